@@ -1,0 +1,66 @@
+"""What a check is given: its configuration, the task file, and a worker holding the submission."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, Callable, TypeVar
+
+from hypothesis import strategies as st
+
+from grader.examples import search
+from grader.rubric import CheckConfig, Rubric
+from grader.sandbox import PACKAGE_ROOT, Limits, Sandbox, Worker
+from grader.source import Program
+
+T = TypeVar("T")
+SUBMISSION_NAME = "submission.py"
+TEXT_NAME = "textData.txt"
+
+
+@dataclass
+class Context:
+    """One check on one task file. The worker is forked on first use and killed by close()."""
+
+    config: CheckConfig
+    program: Program
+    rubric: Rubric
+    sandbox: Sandbox
+    load_errors: list[dict[str, Any]] = field(default_factory=list)
+    _worker: Worker | None = None
+
+    def param(self, name: str) -> Any:
+        return self.config.params[name]
+
+    def worker(self) -> Worker:
+        """A worker with the submission's definitions loaded (not its training loop)."""
+        if self._worker is None:
+            files = {SUBMISSION_NAME: self.program.source.encode(),
+                     TEXT_NAME: self.rubric.text.read_bytes()}
+            self._worker = self.sandbox.worker(
+                files, SUBMISSION_NAME, self.program.file.name, self.program.broken,
+                Limits(self.config.timeout, self.config.memory))
+            loaded = self._worker.call("load", task=self.config.task)
+            self.load_errors = list(loaded["errors"])
+        return self._worker
+
+    def search(self, strategy: st.SearchStrategy[T], probe: Callable[[T], None]) -> None:
+        """Look for the smallest input on which `probe` fails, over the rubric's example count."""
+        search(strategy, probe, examples=int(self.param("examples")), random_seed=self.rubric.seed)
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.kill()
+
+
+@functools.cache
+def reference(name: str) -> ModuleType:
+    """A module of the project's reference/ folder, loaded into the grader (never a worker)."""
+    path = PACKAGE_ROOT / "reference" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"_grader_reference_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

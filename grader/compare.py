@@ -1,0 +1,54 @@
+"""Comparing student answers with expected ones: shapes first, then values, with explicit tolerances.
+
+Every failure is a Mismatch naming the object, what was got and what was expected, and
+the worst entry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from grader.errors import Mismatch
+
+
+def index_text(index: tuple[int, ...]) -> str:
+    return "[" + ", ".join(str(i) for i in index) + "]"
+
+
+def check_shape(name: str, got: np.ndarray, expected: tuple[int, ...]) -> None:
+    if tuple(got.shape) != tuple(expected):
+        raise Mismatch(f"{name} has shape {tuple(got.shape)}, expected {tuple(expected)}")
+
+
+def check_finite(name: str, got: np.ndarray) -> None:
+    bad = np.argwhere(~np.isfinite(got))
+    if len(bad):
+        where = index_text(tuple(int(i) for i in bad[0]))
+        raise Mismatch(f"{name} is not finite: {got[tuple(bad[0])]} at {where}")
+
+
+def check_close(name: str, got: Any, expected: Any, rtol: float, atol: float) -> None:
+    """`got` equals `expected` within |got - expected| <= atol + rtol * |expected|, entry by entry."""
+    got_a, expected_a = np.asarray(got, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    check_shape(name, got_a, expected_a.shape)
+    check_finite(name, got_a)
+    error = np.abs(got_a - expected_a)
+    excess = error - (atol + rtol * np.abs(expected_a))
+    if np.all(excess <= 0):
+        return
+    worst = np.unravel_index(int(np.argmax(excess)), excess.shape) if excess.ndim else ()
+    where = f" at {index_text(tuple(int(i) for i in worst))}" if worst else ""
+    raise Mismatch(f"{name} differs: max abs error {float(error[worst]):.3g}{where} "
+                   f"(got {float(got_a[worst]):.6g}, expected {float(expected_a[worst]):.6g})")
+
+
+def relative_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """cs231n's relative error |a - b| / max(|a| + |b|, tiny), entry by entry."""
+    return np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-300)
+
+
+def centred_differences(plus: np.ndarray, minus: np.ndarray, epsilon: float) -> np.ndarray:
+    """(f(x + e) - f(x - e)) / 2e for paired evaluations."""
+    return (np.asarray(plus) - np.asarray(minus)) / (2.0 * epsilon)

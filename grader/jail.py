@@ -1,0 +1,122 @@
+"""Walling off a freshly forked worker before it runs student code.
+
+In order: a new session (so the grader can kill the whole process group), output to
+files, resource limits, and, where the kernel allows unprivileged namespaces, new user,
+mount, PID, network and IPC namespaces in which the grader's private folders (the
+reference, the rubric, other students' files) are hidden under empty tmpfs mounts,
+/proc shows only the worker, and no capability is left. Without namespaces the worker
+still runs in its own process with its limits; `confine` says which it got.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+import signal
+from typing import Sequence
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
+MS_REC, MS_PRIVATE = 16384, 1 << 18
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
+INNER_UID = 1000
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def confine(workdir: str, memory_mb: int, cpu_seconds: int, file_mb: int,
+            hidden: Sequence[str]) -> str:
+    """Isolate this (single-threaded, just forked) process; returns 'namespaces' or 'process'."""
+    os.setsid()
+    os.chdir(workdir)
+    _redirect_output()
+    _limit(memory_mb, cpu_seconds, file_mb)
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    outer_uid, outer_gid = os.getuid(), os.getgid()
+    if _libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC) != 0:
+        _no_new_privileges()
+        return "process"
+    _map_ids(outer_uid, outer_gid)
+    _become_pid_one()
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    for path in hidden:
+        _mount("none", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k,mode=0555")
+    _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    _drop_capabilities()
+    _no_new_privileges()
+    return "namespaces"
+
+
+def _redirect_output() -> None:
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    for fd, name in ((1, "stdout.txt"), (2, "stderr.txt")):
+        out = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(out, fd)
+        os.close(out)
+    os.close(null)
+
+
+def _limit(memory_mb: int, cpu_seconds: int, file_mb: int) -> None:
+    """Memory on top of what the warm interpreter already maps; CPU; file size; no cores."""
+    with open("/proc/self/statm") as f:
+        mapped = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    address_space = mapped + memory_mb * 2**20
+    resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (file_mb * 2**20, file_mb * 2**20))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails instead of killing
+
+
+def _map_ids(uid: int, gid: int) -> None:
+    with open("/proc/self/setgroups", "w") as f:
+        f.write("deny")
+    with open("/proc/self/uid_map", "w") as f:
+        f.write(f"{INNER_UID} {uid} 1")
+    with open("/proc/self/gid_map", "w") as f:
+        f.write(f"{INNER_UID} {gid} 1")
+
+
+def _become_pid_one() -> None:
+    """Fork into the new PID namespace; this process only waits and passes the exit on."""
+    pid = os.fork()
+    if pid == 0:
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        return
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    _, status = os.waitpid(pid, 0)
+    os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str = "") -> None:
+    args = [s.encode() if s is not None else None for s in (source, target, fstype)]
+    if _libc.mount(args[0], args[1], args[2], flags, data.encode() or None) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"mount {target}: {os.strerror(errno)}")
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
+
+
+def _drop_capabilities() -> None:
+    header = _CapHeader(0x20080522, 0)
+    data = (_CapData * 2)()
+    if _libc.capset(ctypes.byref(header), data) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"capset: {os.strerror(errno)}")
+
+
+def _no_new_privileges() -> None:
+    _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)

@@ -1,0 +1,95 @@
+"""The result of grading one submission, and its text and JSON renderings."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal, Mapping
+
+Status = Literal["passed", "failed", "error", "skipped"]
+STATUSES: tuple[Status, ...] = ("passed", "failed", "error", "skipped")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict of one check on one submission."""
+
+    id: str
+    task: str
+    status: Status
+    score: float
+    max_score: float
+    message: str
+    visibility: str = "public"
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "task": self.task,
+            "status": self.status,
+            "score": self.score,
+            "max_score": self.max_score,
+            "message": self.message,
+            "visibility": self.visibility,
+            "details": dict(self.details),
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    """Every check of the rubric on one submission, with what loading noticed."""
+
+    submission: str
+    checks: tuple[CheckResult, ...]
+    files: Mapping[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def score(self) -> float:
+        return round(sum(c.score for c in self.checks), 6)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(c.max_score for c in self.checks), 6)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "submission": self.submission,
+            "score": self.score,
+            "max_score": self.max_score,
+            "files": dict(self.files),
+            "notes": list(self.notes),
+            "checks": [c.to_dict() for c in self.checks],
+        }
+
+
+def render_json(report: Report) -> str:
+    """The report as one JSON document (stable key order, so equal reports are equal text)."""
+    return json.dumps(report.to_dict(), indent=2, allow_nan=False, default=_plain)
+
+
+def _plain(value: object) -> object:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} in a report")
+
+
+_MARK = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP"}
+
+
+def render_text(report: Report) -> str:
+    """The report as lines a person reads: one per check, then the total."""
+    lines = [f"Submission: {report.submission}"]
+    lines += [f"  {task}: {name}" for task, name in sorted(report.files.items())]
+    lines += [f"  note: {note}" for note in report.notes]
+    width = max((len(c.id) for c in report.checks), default=0)
+    for c in report.checks:
+        points = f"{_number(c.score)}/{_number(c.max_score)}"
+        lines.append(f"{_MARK[c.status]:<5} {c.id:<{width}}  {points:>7}  {c.message}")
+    lines.append(f"Total: {_number(report.score)}/{_number(report.max_score)}")
+    return "\n".join(lines) + "\n"
+
+
+def _number(x: float) -> str:
+    return f"{x:g}"

@@ -1,0 +1,141 @@
+"""The rubric (grader.yaml) loaded into validated, frozen configuration."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import yaml
+
+from grader.checks import CheckSpec, Param, load_all
+from grader.errors import RubricError
+
+VISIBILITIES = ("public", "hidden")
+
+COMMON = {
+    "points": Param(1.0, 0.0),
+    "timeout": Param(60.0, 1.0, 3600.0),  # wall seconds for the whole check
+    "memory": Param(2048, 64, 65536),  # MiB the worker may allocate
+}
+TOP_LEVEL = ("text", "seed", "checks")
+
+
+@dataclass(frozen=True)
+class CheckConfig:
+    """How one check is run and scored."""
+
+    id: str
+    task: str
+    points: float
+    visibility: str
+    timeout: float
+    memory: int
+    params: Mapping[str, float | int]
+
+
+@dataclass(frozen=True)
+class Rubric:
+    """The whole rubric: the training text, the seed, and the checks in report order."""
+
+    path: Path
+    text: Path
+    seed: int
+    checks: tuple[CheckConfig, ...]
+
+    def config(self, check_id: str) -> CheckConfig:
+        for c in self.checks:
+            if c.id == check_id:
+                return c
+        raise KeyError(check_id)
+
+
+def default_rubric_path() -> Path:
+    """grader.yaml at the top of the project this package belongs to."""
+    return Path(__file__).resolve().parent.parent / "grader.yaml"
+
+
+def load_rubric(path: Path | str | None = None) -> Rubric:
+    """Read and validate a rubric file; every problem is a RubricError naming its key."""
+    path = Path(path) if path is not None else default_rubric_path()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise RubricError(f"{path}: cannot read the rubric ({e.strerror})") from e
+    except yaml.YAMLError as e:
+        raise RubricError(f"{path}: not valid YAML: {e}") from e
+    return parse_rubric(raw, path)
+
+
+def parse_rubric(raw: object, path: Path) -> Rubric:
+    """Validate an already-parsed rubric document."""
+    top = _mapping(raw, "", path)
+    _no_unknown_keys(top, TOP_LEVEL, "", path)
+    text = path.parent / _string(top.get("text", "fixtures/textData.txt"), "text", path)
+    if not text.is_file():
+        raise RubricError(f"{path}: text: no such file {text}")
+    seed = _number(top.get("seed", 0), "seed", Param(0, 0, 2**32 - 1), path)
+    checks = _mapping(top.get("checks"), "checks", path)
+    if not checks:
+        raise RubricError(f"{path}: checks: the rubric names no checks")
+    registry = load_all()
+    configs = tuple(_check(str(k), v, registry, path) for k, v in checks.items())
+    return Rubric(path, text, int(seed), configs)
+
+
+def _check(check_id: str, raw: object, registry: Mapping[str, CheckSpec], path: Path) -> CheckConfig:
+    where = f"checks.{check_id}"
+    if check_id not in registry:
+        raise RubricError(f"{path}: {where}: unknown check{_suggest(check_id, registry)}")
+    spec = registry[check_id]
+    body = _mapping(raw if raw is not None else {}, where, path)
+    allowed = {**COMMON, **spec.params}
+    _no_unknown_keys(body, (*allowed, "visibility"), where, path)
+    values = {k: _number(body.get(k, p.default), f"{where}.{k}", p, path) for k, p in allowed.items()}
+    visibility = body.get("visibility", "public")
+    if visibility not in VISIBILITIES:
+        raise RubricError(f"{path}: {where}.visibility: must be one of {', '.join(VISIBILITIES)}, "
+                          f"got {visibility!r}")
+    own = MappingProxyType({k: values[k] for k in spec.params})
+    return CheckConfig(check_id, spec.task, float(values["points"]), str(visibility),
+                       float(values["timeout"]), int(values["memory"]), own)
+
+
+def _number(value: object, where: str, param: Param, path: Path) -> float | int:
+    kinds: tuple[type, ...] = (int,) if param.kind is int else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        expected = "a whole number" if param.kind is int else "a number"
+        raise RubricError(f"{path}: {where}: must be {expected}, got {value!r}")
+    if value < param.minimum:
+        raise RubricError(f"{path}: {where}: must be >= {param.minimum}, got {value!r}")
+    if param.maximum is not None and value > param.maximum:
+        raise RubricError(f"{path}: {where}: must be <= {param.maximum}, got {value!r}")
+    return param.kind(value)  # type: ignore[no-any-return]
+
+
+def _mapping(value: object, where: str, path: Path) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        name = where or "the rubric"
+        raise RubricError(f"{path}: {name}: must be a mapping, got {type(value).__name__}")
+    return value
+
+
+def _string(value: object, where: str, path: Path) -> str:
+    if not isinstance(value, str) or not value:
+        raise RubricError(f"{path}: {where}: must be a non-empty string, got {value!r}")
+    return value
+
+
+def _no_unknown_keys(body: Mapping[str, Any], allowed: tuple[str, ...] | Mapping[str, Any],
+                     where: str, path: Path) -> None:
+    for key in body:
+        if key not in allowed:
+            name = f"{where}.{key}" if where else str(key)
+            raise RubricError(f"{path}: {name}: unknown key{_suggest(str(key), allowed)}")
+
+
+def _suggest(word: str, choices: Any) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.6)
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""

@@ -1,0 +1,220 @@
+"""The grader's side of isolation: the warm fork server, and workers with deadlines.
+
+Student code runs only in workers. The grader starts one fork server (a fresh
+interpreter that imports numpy and torch once); each worker is forked from it in a few
+milliseconds, gets its own folder with a copy of the files it needs, and is killed with
+its whole process group when the check is done.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import site
+import socket
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from grader import protocol
+from grader.errors import InternalError, Mismatch, StudentException, WorkerDied, WorkerTimeout
+
+SERVER_START_SECONDS = 120.0
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one worker may use: wall time for its whole life, memory, output file size."""
+
+    timeout: float
+    memory_mb: int
+    file_mb: int = 16
+
+
+class Sandbox:
+    """One fork server and the workers forked from it (use as a context manager)."""
+
+    def __init__(self, hidden: Sequence[Path] = (), seed: int = 0) -> None:
+        self._base = Path(tempfile.mkdtemp(prefix="grader-"))
+        self._hidden = _hideable([PACKAGE_ROOT, *hidden], self._base)
+        self._seed = seed
+        self._count = 0
+        control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._control = control
+        self._log = open(self._base / "forkserver.log", "w+b")
+        self._server = subprocess.Popen(
+            [sys.executable, "-m", "grader.forkserver", str(theirs.fileno())],
+            pass_fds=(theirs.fileno(),), cwd=self._base, env=_server_environment(),
+            stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log)
+        theirs.close()
+        self._ready = False
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def worker(self, files: Mapping[str, bytes], filename: str, display: str,
+               broken: Mapping[int, str], limits: Limits) -> Worker:
+        """Fork a worker in a new folder holding `files`; it loads nothing until asked."""
+        self._wait_ready()
+        self._count += 1
+        workdir = self._base / f"w{self._count:04d}"
+        workdir.mkdir()
+        for name, data in files.items():
+            (workdir / name).write_bytes(data)
+        spec = {"workdir": str(workdir), "memory": limits.memory_mb, "cpu": int(limits.timeout) + 2,
+                "file_mb": limits.file_mb, "hidden": [str(p) for p in self._hidden],
+                "filename": filename, "display": display, "seed": self._seed,
+                "broken": {str(k): v for k, v in broken.items()}}
+        ours, theirs = socket.socketpair()
+        try:
+            socket.send_fds(self._control, [json.dumps(spec).encode()], [theirs.fileno()])
+            reply = json.loads(self._control.recv(65536) or b"{}")
+        except OSError as e:
+            raise InternalError(f"the fork server is gone: {e}{self._server_log()}") from e
+        finally:
+            theirs.close()
+        if "pid" not in reply:
+            raise InternalError(f"the fork server could not fork a worker: {reply.get('error')}")
+        return Worker(int(reply["pid"]), ours, workdir, limits)
+
+    def close(self) -> None:
+        self._control.close()
+        try:
+            self._server.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._server.kill()
+            self._server.wait()
+        self._log.close()
+        shutil.rmtree(self._base, ignore_errors=True)
+
+    def _wait_ready(self) -> None:
+        if self._ready:
+            return
+        self._control.settimeout(SERVER_START_SECONDS)
+        try:
+            message = self._control.recv(1024)
+        except OSError as e:
+            raise InternalError(f"the fork server did not start: {e}{self._server_log()}") from e
+        self._control.settimeout(None)
+        if not message:
+            raise InternalError(f"the fork server did not start{self._server_log()}")
+        self._ready = True
+
+    def _server_log(self) -> str:
+        self._log.flush()
+        self._log.seek(0)
+        text = self._log.read().decode(errors="replace").strip()
+        return f"\n{text[-2000:]}" if text else ""
+
+
+class Worker:
+    """A running worker: send it requests until its deadline, then kill it."""
+
+    def __init__(self, pid: int, sock: socket.socket, workdir: Path, limits: Limits) -> None:
+        self.pid = pid
+        self.workdir = workdir
+        self.limits = limits
+        self._sock = sock
+        self._deadline = time.monotonic() + limits.timeout
+        self._alive = True
+        self.isolation = str(self._receive().get("isolation", "unknown"))
+
+    def call(self, op: str, **args: Any) -> dict[str, Any]:
+        """Send one request; return the value, or raise the SubmissionFault it amounts to."""
+        if not self._alive:
+            raise WorkerDied("the worker has already stopped")
+        try:
+            protocol.send(self._sock, {"op": op, **args})
+        except OSError:
+            pass  # a dead worker is reported by the receive below
+        return self._receive()
+
+    def _receive(self) -> dict[str, Any]:
+        try:
+            reply = protocol.receive(self._sock, self._deadline)
+        except TimeoutError:
+            self.kill()
+            raise WorkerTimeout(f"no answer within the time limit of {self.limits.timeout:g} s "
+                                f"(an endless loop?){self._tail('stderr.txt')}") from None
+        except (protocol.ProtocolError, OSError) as e:
+            self.kill()
+            raise WorkerDied(f"the worker stopped without answering ({e}): did the code call os._exit, "
+                             f"exceed the {self.limits.memory_mb} MiB memory limit or crash?"
+                             f"{self._tail('stderr.txt')}") from None
+        return _value(reply)
+
+    def output(self, name: str = "stdout.txt") -> str:
+        """What student code printed (stdout.txt or stderr.txt)."""
+        try:
+            return (self.workdir / name).read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def kill(self) -> None:
+        if self._alive:
+            self._alive = False
+            self._sock.close()
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def _tail(self, name: str) -> str:
+        lines = [line for line in self.output(name).strip().splitlines() if line.strip()]
+        return f"; last output: {lines[-1][:200]}" if lines else ""
+
+
+def _value(reply: dict[str, Any]) -> dict[str, Any]:
+    if reply.get("ok") is True and isinstance(reply.get("value"), dict):
+        return reply["value"]  # type: ignore[no-any-return]
+    message = str(reply.get("message", "the worker sent an answer of no known form"))[:4000]
+    if reply.get("kind") == "bad_answer":
+        raise Mismatch(message)
+    if reply.get("kind") == "internal":
+        raise InternalError(message)
+    raise StudentException(message)
+
+
+def _hideable(paths: Sequence[Path], base: Path) -> list[Path]:
+    """Folders a worker must not see: `paths`, less the way to Python itself and the work folders.
+
+    A folder that holds something the worker needs (a virtualenv inside the project, say)
+    is not hidden whole: its other subfolders are.
+    """
+    needed = [p.resolve() for p in (base, Path(sys.prefix), Path(sys.base_prefix),
+                                    *map(Path, sysconfig.get_paths().values()),
+                                    *map(Path, site.getsitepackages()))]
+    out: set[Path] = set()
+    todo = [(p.resolve(), 0) for p in paths]
+    while todo:
+        folder, depth = todo.pop()
+        if not folder.is_dir() or folder == Path("/") or any(_within(folder, n) for n in needed):
+            continue
+        if not any(_within(n, folder) for n in needed):
+            out.add(folder)
+        elif depth < 4:
+            todo += [(child, depth + 1) for child in folder.iterdir() if child.is_dir()]
+    return sorted(p for p in out if not any(q != p and _within(p, q) for q in out))
+
+
+def _within(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _server_environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR", "LD_LIBRARY_PATH")}
+    env.update(PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1", PYTHONNOUSERSITE="1",
+               PYTHONPATH=str(PACKAGE_ROOT), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               OPENBLAS_NUM_THREADS="1")
+    return env

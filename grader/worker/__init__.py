@@ -1,0 +1,64 @@
+"""The worker: runs inside a confined process, loads one submission and answers requests.
+
+The worker only runs student code and returns plain values; it never judges them. Every
+failure of student code becomes an error reply, so the worker itself outlives it.
+"""
+
+from __future__ import annotations
+
+import random
+import socket
+import sys
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from grader import jail, protocol
+from grader.worker import loader, rnn
+from grader.worker.loader import BadAnswer, Module, describe
+
+Operation = Callable[[Module, dict[str, Any]], dict[str, Any]]
+OPERATIONS: dict[str, Operation] = {**loader.OPERATIONS, **rnn.OPERATIONS}
+
+
+def serve(spec: dict[str, Any], sock: socket.socket) -> None:
+    """Confine this process as `spec` says, then answer requests until the grader hangs up."""
+    try:
+        isolation = jail.confine(spec["workdir"], spec["memory"], spec["cpu"], spec["file_mb"],
+                                 spec["hidden"])
+    except OSError as e:
+        protocol.send(sock, {"ok": False, "kind": "internal", "message": f"cannot confine a worker: {e}"})
+        return
+    sys.path[:] = [p for p in sys.path if p not in spec["hidden"]]
+    sys.argv = [spec["filename"]]
+    _seed(int(spec["seed"]))
+    protocol.send(sock, {"ok": True, "value": {"isolation": isolation}})
+    module = Module(spec["filename"], spec["display"], spec["broken"])
+    while True:
+        try:
+            request = protocol.receive(sock)
+        except (protocol.ProtocolError, OSError):
+            return
+        answer = _answer(module, request)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        protocol.send(sock, answer)
+
+
+def _answer(module: Module, request: dict[str, Any]) -> dict[str, Any]:
+    operation = OPERATIONS.get(str(request.get("op")))
+    if operation is None:
+        return {"ok": False, "kind": "internal", "message": f"unknown operation {request.get('op')!r}"}
+    try:
+        return {"ok": True, "value": operation(module, request)}
+    except BadAnswer as e:
+        return {"ok": False, "kind": "bad_answer", "message": str(e)}
+    except BaseException as e:  # noqa: BLE001  (student code may raise anything, even SystemExit)
+        return {"ok": False, "kind": "exception", "message": describe(e, module)}
+
+
+def _seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
