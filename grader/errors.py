@@ -4,6 +4,7 @@
     ├── SubmissionFault       the submission's fault: scored, reported, exit 0
     │   ├── Mismatch          student code ran and gave a wrong answer   -> "failed"
     │   ├── StudentException  student code raised                        -> "error"
+    │   │   └── InvalidCode   it reached a line that is not valid Python
     │   ├── WorkerTimeout     student code ran past its time limit        -> "error"
     │   └── WorkerDied        the worker exited or broke the protocol     -> "error"
     ├── UsageError            bad command-line input                      -> exit 2
@@ -34,6 +35,10 @@ class Mismatch(SubmissionFault):
 
 class StudentException(SubmissionFault):
     """Student code raised an exception (or a blank is not valid Python)."""
+
+
+class InvalidCode(StudentException):
+    """Student code reached a line that is not valid Python (whatever the input)."""
 
 
 class WorkerTimeout(SubmissionFault):

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Flaky
 
-from grader.errors import Mismatch, SubmissionFault, WorkerDied, WorkerTimeout
+from grader.errors import InvalidCode, Mismatch, SubmissionFault, WorkerDied, WorkerTimeout
 
 T = TypeVar("T")
 
@@ -60,5 +60,7 @@ def explained(example: str) -> Iterator[None]:
     """Add the example to any fault raised inside, keeping the fault's kind."""
     try:
         yield
+    except InvalidCode:
+        raise  # the same for every input: an example would only distract
     except SubmissionFault as e:
         raise type(e)(f"{e}; smallest failing example: {example}") from None

@@ -3,7 +3,8 @@
 In order: a new session (so the grader can kill the whole process group), output to
 files, resource limits, and, where the kernel allows unprivileged namespaces, new user,
 mount, PID, network and IPC namespaces in which the grader's private folders (the
-reference, the rubric, other students' files) are hidden under empty tmpfs mounts,
+reference, the rubric, other students' files, other workers' folders) are hidden under
+empty tmpfs mounts,
 /proc shows only the worker, and no capability is left. Without namespaces the worker
 still runs in its own process with its limits; `confine` says which it got.
 """
@@ -44,7 +45,8 @@ def confine(workdir: str, memory_mb: int, cpu_seconds: int, file_mb: int,
     _map_ids(outer_uid, outer_gid)
     _become_pid_one()
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    for path in hidden:
+    # the work folders' parent too: the worker keeps its own folder (its cwd), not its siblings'
+    for path in [*hidden, os.path.dirname(os.path.abspath(workdir))]:
         _mount("none", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k,mode=0555")
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     _drop_capabilities()
@@ -90,6 +92,7 @@ def _become_pid_one() -> None:
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         return
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)  # meant for the worker (a stack dump)
     _, status = os.waitpid(pid, 0)
     os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
 

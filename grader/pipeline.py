@@ -19,20 +19,21 @@ def grade(path: Path | str, rubric: Rubric | None = None) -> Report:
     rubric = rubric if rubric is not None else load_rubric()
     submission = load_submission(path)
     programs = {task: prepare(f) for task, f in submission.files.items()}
+    load_faults: dict[str, SubmissionFault] = {}
     with Sandbox(hidden=_private_folders(rubric, submission), seed=rubric.seed) as sandbox:
-        results = tuple(run_check(c, programs.get(c.task), submission, rubric, sandbox)
+        results = tuple(run_check(c, programs.get(c.task), submission, rubric, sandbox, load_faults)
                         for c in rubric.checks)
     return Report(str(path), results, _file_names(submission), _notes(submission, programs))
 
 
 def run_check(config: CheckConfig, program: Program | None, submission: Submission,
-              rubric: Rubric, sandbox: Sandbox) -> CheckResult:
+              rubric: Rubric, sandbox: Sandbox, load_faults: dict[str, SubmissionFault]) -> CheckResult:
     """One check's result; the submission's faults become results, the grader's propagate."""
     if program is None:
         return _result(config, "skipped", _missing(config.task, submission))
     if program.fatal:
         return _result(config, "error", program.fatal)
-    ctx = Context(config, program, rubric, sandbox)
+    ctx = Context(config, program, rubric, sandbox, load_faults)
     try:
         message = REGISTRY[config.id].function(ctx)
     except SubmissionFault as fault:

@@ -20,7 +20,7 @@ COMMON = {
     "timeout": Param(60.0, 1.0, 3600.0),  # wall seconds for the whole check
     "memory": Param(2048, 64, 65536),  # MiB the worker may allocate
 }
-TOP_LEVEL = ("text", "seed", "checks")
+TOP_LEVEL = ("text", "seed", "load_timeout", "checks")
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,8 @@ class Rubric:
     path: Path
     text: Path
     seed: int
+    load_timeout: float
+    """Seconds a task file's definitions may take to run (a hang there costs every check)."""
     checks: tuple[CheckConfig, ...]
 
     def config(self, check_id: str) -> CheckConfig:
@@ -77,12 +79,13 @@ def parse_rubric(raw: object, path: Path) -> Rubric:
     if not text.is_file():
         raise RubricError(f"{path}: text: no such file {text}")
     seed = _number(top.get("seed", 0), "seed", Param(0, 0, 2**32 - 1), path)
+    load_timeout = _number(top.get("load_timeout", 10.0), "load_timeout", Param(10.0, 0.5, 600.0), path)
     checks = _mapping(top.get("checks"), "checks", path)
     if not checks:
         raise RubricError(f"{path}: checks: the rubric names no checks")
     registry = load_all()
     configs = tuple(_check(str(k), v, registry, path) for k, v in checks.items())
-    return Rubric(path, text, int(seed), configs)
+    return Rubric(path, text, int(seed), float(load_timeout), configs)
 
 
 def _check(check_id: str, raw: object, registry: Mapping[str, CheckSpec], path: Path) -> CheckConfig:

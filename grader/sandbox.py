@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import site
@@ -24,9 +25,10 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from grader import protocol
-from grader.errors import InternalError, Mismatch, StudentException, WorkerDied, WorkerTimeout
+from grader.errors import InternalError, InvalidCode, Mismatch, StudentException, WorkerDied, WorkerTimeout
 
 SERVER_START_SECONDS = 120.0
+STACK_FRAME = re.compile(r'File "(.+?)", line (\d+) in (\S+)')
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -86,7 +88,7 @@ class Sandbox:
             theirs.close()
         if "pid" not in reply:
             raise InternalError(f"the fork server could not fork a worker: {reply.get('error')}")
-        return Worker(int(reply["pid"]), ours, workdir, limits)
+        return Worker(int(reply["pid"]), ours, workdir, display, limits)
 
     def close(self) -> None:
         self._control.close()
@@ -121,32 +123,38 @@ class Sandbox:
 class Worker:
     """A running worker: send it requests until its deadline, then kill it."""
 
-    def __init__(self, pid: int, sock: socket.socket, workdir: Path, limits: Limits) -> None:
+    def __init__(self, pid: int, sock: socket.socket, workdir: Path, display: str, limits: Limits) -> None:
         self.pid = pid
         self.workdir = workdir
+        self.display = display
         self.limits = limits
         self._sock = sock
         self._deadline = time.monotonic() + limits.timeout
         self._alive = True
-        self.isolation = str(self._receive().get("isolation", "unknown"))
+        self.isolation = str(self._receive(limits.timeout).get("isolation", "unknown"))
 
-    def call(self, op: str, **args: Any) -> dict[str, Any]:
-        """Send one request; return the value, or raise the SubmissionFault it amounts to."""
+    def call(self, op: str, timeout: float | None = None, **args: Any) -> dict[str, Any]:
+        """Send one request; return the value, or raise the SubmissionFault it amounts to.
+
+        The answer must come within `timeout` seconds, and before the worker's own deadline.
+        """
         if not self._alive:
             raise WorkerDied("the worker has already stopped")
         try:
             protocol.send(self._sock, {"op": op, **args})
         except OSError:
             pass  # a dead worker is reported by the receive below
-        return self._receive()
+        return self._receive(timeout)
 
-    def _receive(self) -> dict[str, Any]:
+    def _receive(self, timeout: float | None) -> dict[str, Any]:
+        deadline = self._deadline if timeout is None else min(self._deadline, time.monotonic() + timeout)
+        limit = self.limits.timeout if timeout is None else min(timeout, self.limits.timeout)
         try:
-            reply = protocol.receive(self._sock, self._deadline)
+            reply = protocol.receive(self._sock, deadline)
         except TimeoutError:
+            where = self._where_stuck()
             self.kill()
-            raise WorkerTimeout(f"no answer within the time limit of {self.limits.timeout:g} s "
-                                f"(an endless loop?){self._tail('stderr.txt')}") from None
+            raise WorkerTimeout(f"no answer within the time limit of {limit:g} s{where}") from None
         except (protocol.ProtocolError, OSError) as e:
             self.kill()
             raise WorkerDied(f"the worker stopped without answering ({e}): did the code call os._exit, "
@@ -170,6 +178,21 @@ class Worker:
             except ProcessLookupError:
                 pass
 
+    def _where_stuck(self) -> str:
+        """Ask the worker for a stack dump (SIGUSR1) and name the student's line it is running."""
+        try:
+            os.killpg(self.pid, signal.SIGUSR1)
+        except ProcessLookupError:
+            return ""
+        for _ in range(20):
+            time.sleep(0.025)
+            frames = STACK_FRAME.findall(self.output("stderr.txt"))
+            mine = [(line, name) for file, line, name in frames if file == self.display]
+            if mine:
+                line, name = mine[0]
+                return f": still running {self.display} line {line} (in {name}), an endless loop?"
+        return " (an endless loop?)"
+
     def _tail(self, name: str) -> str:
         lines = [line for line in self.output(name).strip().splitlines() if line.strip()]
         return f"; last output: {lines[-1][:200]}" if lines else ""
@@ -181,6 +204,8 @@ def _value(reply: dict[str, Any]) -> dict[str, Any]:
     message = str(reply.get("message", "the worker sent an answer of no known form"))[:4000]
     if reply.get("kind") == "bad_answer":
         raise Mismatch(message)
+    if reply.get("kind") == "invalid_line":
+        raise InvalidCode(message)
     if reply.get("kind") == "internal":
         raise InternalError(message)
     raise StudentException(message)

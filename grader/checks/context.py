@@ -10,6 +10,7 @@ from typing import Any, Callable, TypeVar
 
 from hypothesis import strategies as st
 
+from grader.errors import SubmissionFault, WorkerDied, WorkerTimeout
 from grader.examples import search
 from grader.rubric import CheckConfig, Rubric
 from grader.sandbox import PACKAGE_ROOT, Limits, Sandbox, Worker
@@ -28,6 +29,8 @@ class Context:
     program: Program
     rubric: Rubric
     sandbox: Sandbox
+    load_faults: dict[str, SubmissionFault] = field(default_factory=dict)
+    """Shared by the checks of one submission: a task file that hung or crashed on load."""
     load_errors: list[dict[str, Any]] = field(default_factory=list)
     _worker: Worker | None = None
 
@@ -36,14 +39,21 @@ class Context:
 
     def worker(self) -> Worker:
         """A worker with the submission's definitions loaded (not its training loop)."""
-        if self._worker is None:
-            files = {SUBMISSION_NAME: self.program.source.encode(),
-                     TEXT_NAME: self.rubric.text.read_bytes()}
-            self._worker = self.sandbox.worker(
-                files, SUBMISSION_NAME, self.program.file.name, self.program.broken,
-                Limits(self.config.timeout, self.config.memory))
-            loaded = self._worker.call("load", task=self.config.task)
-            self.load_errors = list(loaded["errors"])
+        if self._worker is not None:
+            return self._worker
+        task = self.config.task
+        if task in self.load_faults:
+            raise self.load_faults[task]
+        files = {SUBMISSION_NAME: self.program.source.encode(), TEXT_NAME: self.rubric.text.read_bytes()}
+        self._worker = self.sandbox.worker(files, SUBMISSION_NAME, self.program.file.name,
+                                           self.program.broken, Limits(self.config.timeout, self.config.memory))
+        try:
+            loaded = self._worker.call("load", timeout=self.rubric.load_timeout, task=task)
+        except (WorkerTimeout, WorkerDied) as e:
+            fault = type(e)(f"loading {self.program.file.name} did not finish: {e}")
+            self.load_faults[task] = fault
+            raise fault from None
+        self.load_errors = list(loaded["errors"])
         return self._worker
 
     def search(self, strategy: st.SearchStrategy[T], probe: Callable[[T], None]) -> None:

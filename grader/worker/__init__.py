@@ -6,7 +6,9 @@ failure of student code becomes an error reply, so the worker itself outlives it
 
 from __future__ import annotations
 
+import faulthandler
 import random
+import signal
 import socket
 import sys
 from typing import Any, Callable
@@ -16,7 +18,7 @@ import torch
 
 from grader import jail, protocol
 from grader.worker import loader, rnn
-from grader.worker.loader import BadAnswer, Module, describe
+from grader.worker.loader import BadAnswer, InvalidLine, Module, describe
 
 Operation = Callable[[Module, dict[str, Any]], dict[str, Any]]
 OPERATIONS: dict[str, Operation] = {**loader.OPERATIONS, **rnn.OPERATIONS}
@@ -30,6 +32,7 @@ def serve(spec: dict[str, Any], sock: socket.socket) -> None:
     except OSError as e:
         protocol.send(sock, {"ok": False, "kind": "internal", "message": f"cannot confine a worker: {e}"})
         return
+    faulthandler.register(signal.SIGUSR1, all_threads=False)  # where it hangs, asked before a kill
     sys.path[:] = [p for p in sys.path if p not in spec["hidden"]]
     sys.argv = [spec["filename"]]
     _seed(int(spec["seed"]))
@@ -54,6 +57,8 @@ def _answer(module: Module, request: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "value": operation(module, request)}
     except BadAnswer as e:
         return {"ok": False, "kind": "bad_answer", "message": str(e)}
+    except InvalidLine as e:
+        return {"ok": False, "kind": "invalid_line", "message": str(e)}
     except BaseException as e:  # noqa: BLE001  (student code may raise anything, even SystemExit)
         return {"ok": False, "kind": "exception", "message": describe(e, module)}
 

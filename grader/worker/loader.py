@@ -26,6 +26,10 @@ class BadAnswer(Exception):
     """Student code returned something that is not an answer of the expected kind."""
 
 
+class InvalidLine(Exception):
+    """A line that is not valid Python was reached (its message names file and line)."""
+
+
 class Module:
     """One loaded task file: its namespace and its training loop as a step function."""
 
@@ -115,6 +119,8 @@ def _run(module: Module, statement: ast.stmt) -> str | None:
 
 def describe(error: BaseException, module: Module) -> str:
     """An exception from student code as one line: what, and where in the student's file."""
+    if isinstance(error, InvalidLine):
+        return str(error)
     if isinstance(error, SystemExit):
         what = f"called sys.exit({error.code!r})"
     elif isinstance(error, MemoryError):
@@ -213,7 +219,7 @@ def _assigned(loop: ast.While | ast.For) -> set[str]:
 
 def _broken(module: Module) -> Callable[[int], None]:
     def broken(line: int) -> None:
-        raise SyntaxError(module.broken.get(line, f"line {line} is not valid Python"))
+        raise InvalidLine(module.broken.get(line, f"line {line} is not valid Python"))
 
     return broken
 
