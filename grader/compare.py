@@ -46,9 +46,9 @@ def check_close(name: str, got: Any, expected: Any, rtol: float, atol: float) ->
 
 def relative_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """cs231n's relative error |a - b| / max(|a| + |b|, tiny), entry by entry."""
-    return np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-300)
+    return np.asarray(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-300))
 
 
 def centred_differences(plus: np.ndarray, minus: np.ndarray, epsilon: float) -> np.ndarray:
     """(f(x + e) - f(x - e)) / 2e for paired evaluations."""
-    return (np.asarray(plus) - np.asarray(minus)) / (2.0 * epsilon)
+    return np.asarray((np.asarray(plus) - np.asarray(minus)) / (2.0 * epsilon))

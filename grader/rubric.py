@@ -107,15 +107,15 @@ def _check(check_id: str, raw: object, registry: Mapping[str, CheckSpec], path: 
 
 
 def _number(value: object, where: str, param: Param, path: Path) -> float | int:
-    kinds: tuple[type, ...] = (int,) if param.kind is int else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds):
-        expected = "a whole number" if param.kind is int else "a number"
+    whole = param.kind is int
+    if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)):
+        expected = "a whole number" if whole else "a number"
         raise RubricError(f"{path}: {where}: must be {expected}, got {value!r}")
     if value < param.minimum:
         raise RubricError(f"{path}: {where}: must be >= {param.minimum}, got {value!r}")
     if param.maximum is not None and value > param.maximum:
         raise RubricError(f"{path}: {where}: must be <= {param.maximum}, got {value!r}")
-    return param.kind(value)  # type: ignore[no-any-return]
+    return int(value) if whole else float(value)
 
 
 def _mapping(value: object, where: str, path: Path) -> Mapping[str, Any]:

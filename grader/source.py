@@ -105,10 +105,18 @@ def _stub(lines: list[str], line: int, error: SyntaxError) -> str:
     indent = text[: len(text) - len(text.lstrip(" \t"))]
     if isinstance(error, IndentationError) and not error.msg.startswith("expected an indented"):
         indent = _previous_indent(lines, line)
-    code = text.split("#", 1)[0].rstrip()
-    if code.endswith(":") and not error.msg.startswith("expected an indented"):
-        return f"{indent}if {BROKEN_CALL}({line}):"
+    if _opens_block(lines, line) and not error.msg.startswith("expected an indented"):
+        return f"{indent}if {BROKEN_CALL}({line}):"  # keeps the indented body attached
     return f"{indent}{BROKEN_CALL}({line})"
+
+
+def _opens_block(lines: list[str], line: int) -> bool:
+    """The next code line is indented deeper than this one (a block header, colon or not)."""
+    width = len(lines[line - 1].expandtabs(8)) - len(lines[line - 1].expandtabs(8).lstrip())
+    for text in lines[line:]:
+        if text.strip() and not text.lstrip().startswith("#"):
+            return len(text.expandtabs(8)) - len(text.expandtabs(8).lstrip()) > width
+    return False
 
 
 def _previous_indent(lines: list[str], line: int) -> str:

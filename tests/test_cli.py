@@ -1,0 +1,77 @@
+"""The command line: reports, formats, exit codes; the same submission, the same JSON."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, ROOT
+from grader import cli, grade
+from grader.errors import InternalError
+from grader.report import render_json
+from grader.rubric import Rubric
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "grader", *args], capture_output=True, text=True,
+                          timeout=300, cwd=ROOT)
+
+
+@pytest.mark.slow
+def test_json_report_is_the_only_thing_on_stdout() -> None:
+    done = run("check", str(FIXTURES / "hostile"), "--format", "json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert set(report) >= {"submission", "score", "max_score", "checks"}
+    by_id = {c["id"]: c for c in report["checks"]}
+    assert by_id["rnn.forward"]["status"] == "failed" and report["score"] < report["max_score"]
+    for c in report["checks"]:
+        assert set(c) >= {"id", "task", "status", "score", "max_score", "message"}
+        assert c["status"] in ("passed", "failed", "error", "skipped")
+    assert not list(ROOT.rglob("HOSTILE_WAS_HERE"))
+
+
+@pytest.mark.slow
+def test_grading_twice_gives_identical_json(rubric: Rubric) -> None:
+    first = render_json(grade(FIXTURES / "rnn_sigmoid", rubric))
+    assert render_json(grade(FIXTURES / "rnn_sigmoid", rubric)) == first
+
+
+@pytest.mark.slow
+def test_text_report_has_a_line_per_check_and_the_total(rubric: Rubric) -> None:
+    done = run("check", str(FIXTURES / "rnn_missing_bias"))
+    lines = done.stdout.splitlines()
+    for c in rubric.checks:
+        assert any(c.id in line for line in lines)
+    assert lines[-1] == "Total: 1/6" and any(line.startswith("SKIP") for line in lines) is False
+
+
+def test_a_missing_task_file_skips_its_checks_with_a_reason(tmp_path: Path, rubric: Rubric) -> None:
+    (tmp_path / "readme.py").write_text("print('no lab here')\n")
+    report = grade(tmp_path, rubric)
+    assert {c.status for c in report.checks} == {"skipped"}
+    assert "no file defining a function lossFun was found (looked at: readme.py)" in report.checks[0].message
+    assert report.score == 0 and report.max_score == 6
+
+
+def test_usage_and_rubric_errors_exit_2(tmp_path: Path) -> None:
+    missing = run("check", str(tmp_path / "nothing"))
+    assert missing.returncode == 2 and "no such file or folder" in missing.stderr and missing.stdout == ""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"text: {ROOT / 'fixtures' / 'textData.txt'}\nchecks: {{rnn.forwad: {{points: 1}}}}\n")
+    wrong = run("check", str(FIXTURES / "solved"), "--rubric", str(bad))
+    assert wrong.returncode == 2 and "checks.rnn.forwad: unknown check (did you mean 'rnn.forward'" in wrong.stderr
+    assert run("check").returncode == 2
+
+
+def test_an_internal_error_exits_3(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    def broken(*args: object) -> None:
+        raise InternalError("the fork server did not start")
+
+    monkeypatch.setattr(cli, "grade", broken)
+    assert cli.main(["check", str(FIXTURES / "solved")]) == 3
+    assert "internal error: the fork server did not start" in capsys.readouterr().err

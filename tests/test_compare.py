@@ -1,0 +1,39 @@
+"""Comparisons name the object, the worst entry, and what was got and expected."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grader.compare import centred_differences, check_close, check_shape, relative_error
+from grader.errors import Mismatch
+
+
+def test_close_values_pass_within_tolerance() -> None:
+    check_close("h", np.array([1.0, 2.0]), np.array([1.0 + 1e-9, 2.0]), rtol=1e-7, atol=0.0)
+
+
+def test_the_message_names_the_worst_entry() -> None:
+    got = np.array([[0.1, 0.2], [0.3, 0.9]])
+    with pytest.raises(Mismatch) as caught:
+        check_close("hs[3]", got, np.array([[0.1, 0.2], [0.3, 0.4]]), rtol=1e-7, atol=1e-9)
+    assert str(caught.value) == "hs[3] differs: max abs error 0.5 at [1, 1] (got 0.9, expected 0.4)"
+
+
+def test_shapes_are_compared_before_values() -> None:
+    with pytest.raises(Mismatch, match=r"h has shape \(3,\), expected \(3, 1\)"):
+        check_shape("h", np.zeros(3), (3, 1))
+    with pytest.raises(Mismatch, match="shape"):
+        check_close("h", np.zeros(3), np.zeros((3, 1)), 1e-7, 0)
+
+
+def test_nan_never_passes() -> None:
+    with pytest.raises(Mismatch, match="not finite: nan at \\[0\\]"):
+        check_close("loss", np.array([np.nan]), np.array([np.nan]), 1.0, 1.0)
+
+
+def test_relative_error_and_centred_differences() -> None:
+    assert relative_error(np.array([1.0]), np.array([3.0]))[0] == pytest.approx(0.5)
+    assert relative_error(np.array([0.0]), np.array([0.0]))[0] == 0.0
+    f = lambda x: x**3  # noqa: E731
+    assert centred_differences(f(2 + 1e-5), f(2 - 1e-5), 1e-5) == pytest.approx(12.0, rel=1e-8)
