@@ -1,8 +1,9 @@
 """Walling off a freshly forked worker before it runs student code.
 
-In order: a new session (so the grader can kill the whole process group), output to
-files, resource limits, and, where the kernel allows unprivileged namespaces, new user,
-mount, PID, network and IPC namespaces in which the grader's private folders (the
+In order: a new session (so the grader can kill the whole process group), resource
+limits, and, where the kernel allows unprivileged namespaces, new user, mount, PID,
+network and IPC namespaces in which every file system is read-only but the worker's own
+folder (its uid outside may be root, who owns much), the grader's private folders (the
 reference, the rubric, other students' files, other workers' folders) are hidden under
 empty tmpfs mounts,
 /proc shows only the worker, and no capability is left. Without namespaces the worker
@@ -22,8 +23,9 @@ CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
-MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND = 2, 4, 8, 32, 4096
 MS_REC, MS_PRIVATE = 16384, 1 << 18
+SYS_MOUNT_SETATTR, AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY = 442, -100, 0x8000, 0x1
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
 INNER_UID = 1000
 
@@ -34,34 +36,58 @@ def confine(workdir: str, memory_mb: int, cpu_seconds: int, file_mb: int,
             hidden: Sequence[str]) -> str:
     """Isolate this (single-threaded, just forked) process; returns 'namespaces' or 'process'."""
     os.setsid()
-    os.chdir(workdir)
-    _redirect_output()
+    _silence()  # nothing open for writing on a disk, or the file system cannot turn read-only
     _limit(memory_mb, cpu_seconds, file_mb)
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     outer_uid, outer_gid = os.getuid(), os.getgid()
     if _libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC) != 0:
+        os.chdir(workdir)
+        _redirect_output()
         _no_new_privileges()
         return "process"
     _map_ids(outer_uid, outer_gid)
     _become_pid_one()
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    _read_only_everywhere()
+    _mount(workdir, workdir, None, MS_BIND)  # the worker's own folder, and only it, writable
+    _mount(None, workdir, None, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV)
+    os.chdir(workdir)
     # the work folders' parent too: the worker keeps its own folder (its cwd), not its siblings'
     for path in [*hidden, os.path.dirname(os.path.abspath(workdir))]:
         _mount("none", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k,mode=0555")
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    _redirect_output()
     _drop_capabilities()
     _no_new_privileges()
     return "namespaces"
 
 
+def _silence() -> None:
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+
+
 def _redirect_output() -> None:
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
     for fd, name in ((1, "stdout.txt"), (2, "stderr.txt")):
         out = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(out, fd)
         os.close(out)
-    os.close(null)
+
+
+def _read_only_everywhere() -> None:
+    """Every mount read-only (mount_setattr, Linux 5.12+): the uid outside may own much."""
+    attr = _MountAttr(MOUNT_ATTR_RDONLY, 0, 0, 0)
+    if _libc.syscall(SYS_MOUNT_SETATTR, AT_FDCWD, b"/", AT_RECURSIVE, ctypes.byref(attr),
+                     ctypes.sizeof(attr)) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"mount_setattr /: {os.strerror(errno)}")
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64),
+                ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
 
 
 def _limit(memory_mb: int, cpu_seconds: int, file_mb: int) -> None:

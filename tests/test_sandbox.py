@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import time
+
+import numpy as np
 from typing import Iterator
 
 import pytest
@@ -58,6 +61,16 @@ def test_a_worker_sees_only_its_own_folder(sandbox: Sandbox) -> None:
             "assert os.listdir('..') == [], os.listdir('..')\nopen('../planted.py', 'w')\n")
     errors = load_errors(sandbox, code)
     assert len(errors) == 1 and errors[0].startswith(("PermissionError", "OSError"))
+
+
+def test_nothing_outside_its_folder_can_be_written(sandbox: Sandbox) -> None:
+    needs_namespaces(sandbox)
+    targets = [os.path.dirname(np.__file__) + "/planted.py", "/tmp/planted.py", str(ROOT / "planted.py")]
+    code = "".join(f"open({t!r}, 'w')\n" for t in targets) + "open('mine.txt', 'w').write('ok')\n"
+    errors = load_errors(sandbox, code)
+    assert len(errors) == 3, errors
+    assert all("Read-only file system" in e or "Permission denied" in e for e in errors), errors
+    assert not any(os.path.exists(t) for t in targets)
 
 
 def test_signals_and_network_cannot_reach_outside(sandbox: Sandbox) -> None:
