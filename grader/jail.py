@@ -23,7 +23,7 @@ CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
-MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND = 2, 4, 8, 32, 4096
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND = 1, 2, 4, 8, 32, 4096
 MS_REC, MS_PRIVATE = 16384, 1 << 18
 SYS_MOUNT_SETATTR, AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY = 442, -100, 0x8000, 0x1
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
@@ -33,8 +33,11 @@ _libc = ctypes.CDLL(None, use_errno=True)
 
 
 def confine(workdir: str, memory_mb: int, cpu_seconds: int, file_mb: int,
-            hidden: Sequence[str]) -> str:
-    """Isolate this (single-threaded, just forked) process; returns 'namespaces' or 'process'."""
+            hidden: Sequence[tuple[str, Sequence[str]]]) -> str:
+    """Isolate this (single-threaded, just forked) process; returns 'namespaces' or 'process'.
+
+    `hidden` lists folders to replace by empty ones, each with the paths inside it to keep.
+    """
     os.setsid()
     _silence()  # nothing open for writing on a disk, or the file system cannot turn read-only
     _limit(memory_mb, cpu_seconds, file_mb)
@@ -53,13 +56,24 @@ def confine(workdir: str, memory_mb: int, cpu_seconds: int, file_mb: int,
     _mount(None, workdir, None, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV)
     os.chdir(workdir)
     # the work folders' parent too: the worker keeps its own folder (its cwd), not its siblings'
-    for path in [*hidden, os.path.dirname(os.path.abspath(workdir))]:
-        _mount("none", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k,mode=0555")
+    for path, keep in [*hidden, (os.path.dirname(os.path.abspath(workdir)), [])]:
+        _hide(path, keep)
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     _redirect_output()
     _drop_capabilities()
     _no_new_privileges()
     return "namespaces"
+
+
+def _hide(folder: str, keep: Sequence[str]) -> None:
+    """An empty read-only folder over `folder`, with the paths in `keep` bound back inside."""
+    held = [(path, os.open(path, os.O_PATH)) for path in keep]
+    _mount("none", folder, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k,mode=0755")
+    for path, fd in held:
+        os.makedirs(path, exist_ok=True)
+        _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+        os.close(fd)
+    _mount(None, folder, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
 
 def _silence() -> None:

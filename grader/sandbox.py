@@ -75,7 +75,7 @@ class Sandbox:
         for name, data in files.items():
             (workdir / name).write_bytes(data)
         spec = {"workdir": str(workdir), "memory": limits.memory_mb, "cpu": int(limits.timeout) + 2,
-                "file_mb": limits.file_mb, "hidden": [str(p) for p in self._hidden],
+                "file_mb": limits.file_mb, "hidden": self._hidden,
                 "filename": filename, "display": display, "seed": self._seed,
                 "broken": {str(k): v for k, v in broken.items()}}
         ours, theirs = socket.socketpair()
@@ -211,26 +211,21 @@ def _value(reply: dict[str, Any]) -> dict[str, Any]:
     raise StudentException(message)
 
 
-def _hideable(paths: Sequence[Path], base: Path) -> list[Path]:
-    """Folders a worker must not see: `paths`, less the way to Python itself and the work folders.
+def _hideable(paths: Sequence[Path], base: Path) -> list[tuple[str, list[str]]]:
+    """Folders a worker must not see, each with what inside it must stay visible.
 
-    A folder that holds something the worker needs (a virtualenv inside the project, say)
-    is not hidden whole: its other subfolders are.
+    A folder holding Python itself (a virtualenv inside the project, say) is still hidden,
+    with just that path put back; a folder inside Python's own, or holding the work
+    folders, is not hidden at all.
     """
-    needed = [p.resolve() for p in (base, Path(sys.prefix), Path(sys.base_prefix),
-                                    *map(Path, sysconfig.get_paths().values()),
-                                    *map(Path, site.getsitepackages()))]
-    out: set[Path] = set()
-    todo = [(p.resolve(), 0) for p in paths]
-    while todo:
-        folder, depth = todo.pop()
-        if not folder.is_dir() or folder == Path("/") or any(_within(folder, n) for n in needed):
-            continue
-        if not any(_within(n, folder) for n in needed):
-            out.add(folder)
-        elif depth < 4:
-            todo += [(child, depth + 1) for child in folder.iterdir() if child.is_dir()]
-    return sorted(p for p in out if not any(q != p and _within(p, q) for q in out))
+    needed = sorted({p.resolve() for p in (Path(sys.prefix), Path(sys.base_prefix),
+                                           *map(Path, sysconfig.get_paths().values()),
+                                           *map(Path, site.getsitepackages()))})
+    folders = {p.resolve() for p in paths if p.is_dir()}
+    folders = {f for f in folders if f != Path("/") and not _within(base.resolve(), f)
+               and not any(_within(f, n) for n in needed)}
+    outermost = [f for f in folders if not any(g != f and _within(f, g) for g in folders)]
+    return [(str(f), [str(n) for n in needed if _within(n, f) and n.exists()]) for f in sorted(outermost)]
 
 
 def _within(path: Path, folder: Path) -> bool:

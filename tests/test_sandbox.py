@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from typing import Iterator
@@ -48,8 +50,10 @@ def test_definitions_run_and_failing_statements_are_recorded(sandbox: Sandbox) -
 
 def test_the_reference_and_the_project_are_invisible(sandbox: Sandbox) -> None:
     needs_namespaces(sandbox)
+    python = Path(sys.prefix).resolve()
+    kept = [python.relative_to(ROOT).parts[0]] if ROOT in python.parents else []  # a virtualenv inside
     code = (f"import os\nopen({str(ROOT / 'reference' / 'rnn.py')!r})\n"
-            f"assert os.listdir({str(ROOT)!r}) == [], 'project visible'\nimport reference\n")
+            f"assert os.listdir({str(ROOT)!r}) == {kept!r}, 'project visible'\nimport reference\n")
     errors = load_errors(sandbox, code)
     assert errors[0].startswith("FileNotFoundError") and len(errors) == 2
     assert errors[1].startswith("ModuleNotFoundError: No module named 'reference'")
@@ -87,7 +91,7 @@ def test_an_endless_loop_times_out_naming_its_line(sandbox: Sandbox) -> None:
     began = time.monotonic()
     with pytest.raises(WorkerTimeout, match=r"2 s: still running s.py line 3 \(in <module>\)"):
         worker.call("load", task="task2")
-    assert time.monotonic() - began < 4
+    assert time.monotonic() - began < 5  # the 2 s limit, a stack dump, a kill
 
 
 def test_os_exit_is_a_dead_worker_not_a_dead_grader(sandbox: Sandbox) -> None:

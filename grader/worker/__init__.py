@@ -33,7 +33,8 @@ def serve(spec: dict[str, Any], sock: socket.socket) -> None:
         protocol.send(sock, {"ok": False, "kind": "internal", "message": f"cannot confine a worker: {e}"})
         return
     faulthandler.register(signal.SIGUSR1, all_threads=False)  # where it hangs, asked before a kill
-    sys.path[:] = [p for p in sys.path if p not in spec["hidden"]]
+    hidden = [folder for folder, _ in spec["hidden"]]
+    sys.path[:] = [p for p in sys.path if not any(p == h or p.startswith(h + "/") for h in hidden)]
     sys.argv = [spec["filename"]]
     _seed(int(spec["seed"]))
     protocol.send(sock, {"ok": True, "value": {"isolation": isolation}})
