@@ -16,6 +16,8 @@ A SubmissionFault never escapes a check: the check runner turns it into a result
 
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 
 class GraderError(Exception):
     """Root of every exception the grader raises on purpose."""
@@ -25,6 +27,10 @@ class SubmissionFault(GraderError):
     """Something the submission did; it costs marks, never the grading run."""
 
     status = "error"
+
+    def __init__(self, message: str, details: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.details: dict[str, Any] = dict(details or {})
 
 
 class Mismatch(SubmissionFault):

@@ -63,4 +63,4 @@ def explained(example: str) -> Iterator[None]:
     except InvalidCode:
         raise  # the same for every input: an example would only distract
     except SubmissionFault as e:
-        raise type(e)(f"{e}; smallest failing example: {example}") from None
+        raise type(e)(f"{e}; smallest failing example: {example}", {**e.details, "example": example}) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Mapping
 
 from grader.checks import REGISTRY
 from grader.checks.context import Context
@@ -37,15 +38,17 @@ def run_check(config: CheckConfig, program: Program | None, submission: Submissi
     try:
         message = REGISTRY[config.id].function(ctx)
     except SubmissionFault as fault:
-        return _result(config, fault.status, _with_hints(str(fault), ctx))  # type: ignore[arg-type]
+        return _result(config, fault.status, _with_hints(str(fault), ctx), fault.details)  # type: ignore[arg-type]
     finally:
         ctx.close()
     return _result(config, "passed", message)
 
 
-def _result(config: CheckConfig, status: Status, message: str) -> CheckResult:
+def _result(config: CheckConfig, status: Status, message: str,
+            details: Mapping[str, Any] | None = None) -> CheckResult:
     score = config.points if status == "passed" else 0.0
-    return CheckResult(config.id, config.task, status, score, config.points, message, config.visibility)
+    return CheckResult(config.id, config.task, status, score, config.points, message, config.visibility,
+                       dict(details or {}))
 
 
 def _with_hints(message: str, ctx: Context) -> str:

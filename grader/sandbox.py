@@ -214,16 +214,15 @@ def _value(reply: dict[str, Any]) -> dict[str, Any]:
 def _hideable(paths: Sequence[Path], base: Path) -> list[tuple[str, list[str]]]:
     """Folders a worker must not see, each with what inside it must stay visible.
 
-    A folder holding Python itself (a virtualenv inside the project, say) is still hidden,
-    with just that path put back; a folder inside Python's own, or holding the work
-    folders, is not hidden at all.
+    A folder holding Python itself (a virtualenv inside the project, say) or the work
+    folders is still hidden, with just those paths put back; a folder inside one of them
+    is not hidden at all.
     """
-    needed = sorted({p.resolve() for p in (Path(sys.prefix), Path(sys.base_prefix),
+    needed = sorted({p.resolve() for p in (Path(sys.prefix), Path(sys.base_prefix), base,
                                            *map(Path, sysconfig.get_paths().values()),
                                            *map(Path, site.getsitepackages()))})
     folders = {p.resolve() for p in paths if p.is_dir()}
-    folders = {f for f in folders if f != Path("/") and not _within(base.resolve(), f)
-               and not any(_within(f, n) for n in needed)}
+    folders = {f for f in folders if f != Path("/") and not any(_within(f, n) for n in needed)}
     outermost = [f for f in folders if not any(g != f and _within(f, g) for g in folders)]
     return [(str(f), [str(n) for n in needed if _within(n, f) and n.exists()]) for f in sorted(outermost)]
 

@@ -59,6 +59,18 @@ def test_the_reference_and_the_project_are_invisible(sandbox: Sandbox) -> None:
     assert errors[1].startswith("ModuleNotFoundError: No module named 'reference'")
 
 
+def test_other_students_files_are_invisible(tmp_path: Path) -> None:
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "alice" / "task2.py").write_text("answer = 42\n")
+    with Sandbox(hidden=[tmp_path]) as box:
+        needs_namespaces(box)
+        code = f"import os\nopen({str(tmp_path / 'alice' / 'task2.py')!r})\nprint(os.listdir({str(tmp_path)!r}))\n"
+        worker = start(box, code)
+        errors = worker.call("load", task="task2")["errors"]
+        assert errors[0]["message"].startswith("FileNotFoundError") and worker.output() == "[]\n"
+        worker.kill()
+
+
 def test_a_worker_sees_only_its_own_folder(sandbox: Sandbox) -> None:
     needs_namespaces(sandbox)
     code = ("import os\nassert sorted(os.listdir('.')) == ['s.py', 'stderr.txt', 'stdout.txt', 'textData.txt']\n"
