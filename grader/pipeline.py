@@ -76,7 +76,7 @@ def _file_names(submission: Submission) -> dict[str, str]:
 
 def _notes(submission: Submission, programs: dict[str, Program]) -> tuple[str, ...]:
     notes = [*submission.notes]
-    for task, program in sorted(programs.items()):
+    for _, program in sorted(programs.items()):
         notes += [*program.file.notes, *program.notes]
         if program.broken:
             notes.append(program.broken_summary())

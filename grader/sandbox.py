@@ -8,6 +8,7 @@ its whole process group when the check is done.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -51,7 +52,7 @@ class Sandbox:
         self._count = 0
         control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._control = control
-        self._log = open(self._base / "forkserver.log", "w+b")
+        self._log = open(self._base / "forkserver.log", "w+b")  # noqa: SIM115 (lives with the server)
         self._server = subprocess.Popen(
             [sys.executable, "-m", "grader.forkserver", str(theirs.fileno())],
             pass_fds=(theirs.fileno(),), cwd=self._base, env=_server_environment(),
@@ -140,10 +141,8 @@ class Worker:
         """
         if not self._alive:
             raise WorkerDied("the worker has already stopped")
-        try:
+        with contextlib.suppress(OSError):  # a dead worker is reported by the receive below
             protocol.send(self._sock, {"op": op, **args})
-        except OSError:
-            pass  # a dead worker is reported by the receive below
         return self._receive(timeout)
 
     def _receive(self, timeout: float | None) -> dict[str, Any]:
@@ -173,10 +172,8 @@ class Worker:
         if self._alive:
             self._alive = False
             self._sock.close()
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
     def _where_stuck(self) -> str:
         """Ask the worker for a stack dump (SIGUSR1) and name the student's line it is running."""

@@ -36,8 +36,10 @@ class Program:
             return ""
         spans = _spans(sorted(self.broken))
         first = self.broken[spans[0][0]]
+        if len(self.broken) == 1:
+            return first
         where = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in spans)
-        return f"lines not valid Python in {self.file.name}: {where} ({first})"
+        return f"lines not valid Python in {self.file.name}: {where}; the first: {first}"
 
 
 def prepare(file: TaskFile) -> Program:

@@ -44,9 +44,7 @@ def test_a_timeout_stops_the_search_without_shrinking() -> None:
 
 
 def test_explained_adds_the_example_but_not_to_invalid_code() -> None:
-    with pytest.raises(StudentException, match="IndexError; smallest failing example: n=2"):
-        with explained("n=2"):
-            raise StudentException("IndexError")
-    with pytest.raises(InvalidCode, match="^line 41 is not valid Python$"):
-        with explained("n=2"):
-            raise InvalidCode("line 41 is not valid Python")
+    with pytest.raises(StudentException, match="IndexError; smallest failing example: n=2"), explained("n=2"):
+        raise StudentException("IndexError")
+    with pytest.raises(InvalidCode, match="^line 41 is not valid Python$"), explained("n=2"):
+        raise InvalidCode("line 41 is not valid Python")

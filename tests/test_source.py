@@ -54,7 +54,9 @@ def test_an_unclosed_bracket_is_reported_at_its_line() -> None:
 
 def test_broken_summary_groups_neighbouring_lines() -> None:
     program = prepare(task("x = \ny = \nz = 1\nw = \n"))
-    assert program.broken_summary().startswith("lines not valid Python in t.py: 1-2, 4")
+    assert program.broken_summary() == ("lines not valid Python in t.py: 1-2, 4; the first: "
+                                        "t.py line 1 is not valid Python (invalid syntax): x =")
+    assert prepare(task("x = 1\ny = \n")).broken_summary() == "t.py line 2 is not valid Python (invalid syntax): y ="
 
 
 def test_notebook_lines_are_named_by_cell() -> None:

@@ -18,7 +18,7 @@ def loss(module: Module, request: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(result, (tuple, list)) or len(result) != 7:
         raise BadAnswer(f"lossFun should return (loss, {', '.join(GRADIENTS)}, hs[last]), "
                         f"got {_kind(result)}")
-    grads = {name: array(g, name) for name, g in zip(GRADIENTS, result[1:6])}
+    grads = {name: array(g, name) for name, g in zip(GRADIENTS, result[1:6], strict=True)}
     return {"loss": scalar(result[0], "the loss"), "grads": grads, "h": array(result[6], "hs[last]")}
 
 
