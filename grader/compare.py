@@ -44,6 +44,20 @@ def check_close(name: str, got: Any, expected: Any, rtol: float, atol: float) ->
                    f"(got {float(got_a[worst]):.6g}, expected {float(expected_a[worst]):.6g})")
 
 
+def check_gradient(name: str, analytic: np.ndarray, numeric: np.ndarray, rtol: float, atol: float,
+                   skip: np.ndarray | None = None, source: str = "your code") -> None:
+    """Analytic gradient entries equal centred differences within atol + rtol * max(|a|, |d|)."""
+    check_shape(name, analytic, numeric.shape)
+    excess = np.abs(analytic - numeric) - (atol + rtol * np.maximum(np.abs(analytic), np.abs(numeric)))
+    if skip is not None:
+        excess[skip] = -np.inf
+    if not np.all(excess <= 0):
+        worst = np.unravel_index(int(np.argmax(excess)), excess.shape)
+        a, d = float(analytic[worst]), float(numeric[worst])
+        raise Mismatch(f"{name}{index_text(tuple(int(i) for i in worst))}: {source} gives the gradient {a:.6g}, "
+                       f"but centred differences of its own output give {d:.6g}")
+
+
 def relative_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """cs231n's relative error |a - b| / max(|a| + |b|, tiny), entry by entry."""
     return np.asarray(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-300))

@@ -4,7 +4,7 @@
     ├── SubmissionFault       the submission's fault: scored, reported, exit 0
     │   ├── Mismatch          student code ran and gave a wrong answer   -> "failed"
     │   ├── StudentException  student code raised                        -> "error"
-    │   │   └── InvalidCode   it reached a line that is not valid Python
+    │   │   └── InvalidCode   it cannot run: an invalid line, a missing definition
     │   ├── WorkerTimeout     student code ran past its time limit        -> "error"
     │   └── WorkerDied        the worker exited or broke the protocol     -> "error"
     ├── UsageError            bad command-line input                      -> exit 2
@@ -44,7 +44,8 @@ class StudentException(SubmissionFault):
 
 
 class InvalidCode(StudentException):
-    """Student code reached a line that is not valid Python (whatever the input)."""
+    """Student code cannot run whatever the input: it reached a line that is not valid
+    Python, or a definition a check needs is missing."""
 
 
 class WorkerTimeout(SubmissionFault):

@@ -58,6 +58,7 @@ def confine(workdir: str, memory_mb: int, cpu_seconds: int, file_mb: int,
     # the work folders' parent too: the worker keeps its own folder (its cwd), not its siblings'
     for path, keep in [*hidden, (os.path.dirname(os.path.abspath(workdir)), [])]:
         _hide(path, keep)
+    _mount("none", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777")  # a private /tmp
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     _redirect_output()
     _drop_capabilities()

@@ -53,8 +53,10 @@ def _result(config: CheckConfig, status: Status, message: str,
 
 def _with_hints(message: str, ctx: Context) -> str:
     """Point at what went wrong earlier: a statement that failed to load or an invalid line."""
-    hints = [f"note: {ctx.program.file.where(e['line'])} raised {e['message']}" for e in ctx.load_errors[:2]]
-    if ctx.program.broken and not any(str(line) in message for line in ctx.program.broken):
+    invalid = set(ctx.program.broken.values())
+    hints = [f"note: {ctx.program.file.where(e['line'])} raised {e['message']}"
+             for e in ctx.load_errors if e["message"] not in invalid][:2]
+    if invalid and not any(text in message for text in invalid):
         hints.append(f"note: {ctx.program.broken_summary()}")
     return "; ".join([message, *hints])
 

@@ -201,7 +201,7 @@ def _value(reply: dict[str, Any]) -> dict[str, Any]:
     message = str(reply.get("message", "the worker sent an answer of no known form"))[:4000]
     if reply.get("kind") == "bad_answer":
         raise Mismatch(message)
-    if reply.get("kind") == "invalid_line":
+    if reply.get("kind") == "not_runnable":
         raise InvalidCode(message)
     if reply.get("kind") == "internal":
         raise InternalError(message)

@@ -55,6 +55,6 @@ def check(check_id: str, *, task: str, params: Mapping[str, Param] | None = None
 
 def load_all() -> Mapping[str, CheckSpec]:
     """Import every check module so that the registry is complete."""
-    from grader.checks import rnn  # noqa: F401  (registers on import)
+    from grader.checks import lstm, rnn  # noqa: F401  (registers on import)
 
     return REGISTRY

@@ -37,21 +37,25 @@ class Context:
     def param(self, name: str) -> Any:
         return self.config.params[name]
 
-    def worker(self) -> Worker:
-        """A worker with the submission's definitions loaded (not its training loop)."""
+    def worker(self, skip: tuple[str, ...] = ()) -> Worker:
+        """A worker with the submission's definitions loaded (not its training loop).
+
+        Top-level statements calling a name in `skip` are left out of the load.
+        """
         if self._worker is not None:
             return self._worker
         task = self.config.task
-        if task in self.load_faults:
-            raise self.load_faults[task]
+        key = f"{task}:{','.join(skip)}"
+        if key in self.load_faults:
+            raise self.load_faults[key]
         files = {SUBMISSION_NAME: self.program.source.encode(), TEXT_NAME: self.rubric.text.read_bytes()}
         self._worker = self.sandbox.worker(files, SUBMISSION_NAME, self.program.file.name,
                                            self.program.broken, Limits(self.config.timeout, self.config.memory))
         try:
-            loaded = self._worker.call("load", timeout=self.rubric.load_timeout, task=task)
+            loaded = self._worker.call("load", timeout=self.rubric.load_timeout, task=task, skip=list(skip))
         except (WorkerTimeout, WorkerDied) as e:
             fault = type(e)(f"loading {self.program.file.name} did not finish: {e}")
-            self.load_faults[task] = fault
+            self.load_faults[key] = fault
             raise fault from None
         self.load_errors = list(loaded["errors"])
         return self._worker

@@ -17,11 +17,11 @@ import numpy as np
 import torch
 
 from grader import jail, protocol
-from grader.worker import loader, rnn
-from grader.worker.loader import BadAnswer, InvalidLine, Module, describe
+from grader.worker import loader, lstm, rnn
+from grader.worker.loader import BadAnswer, NotRunnable, Module, describe
 
 Operation = Callable[[Module, dict[str, Any]], dict[str, Any]]
-OPERATIONS: dict[str, Operation] = {**loader.OPERATIONS, **rnn.OPERATIONS}
+OPERATIONS: dict[str, Operation] = {**loader.OPERATIONS, **rnn.OPERATIONS, **lstm.OPERATIONS}
 
 
 def serve(spec: dict[str, Any], sock: socket.socket) -> None:
@@ -58,8 +58,8 @@ def _answer(module: Module, request: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "value": operation(module, request)}
     except BadAnswer as e:
         return {"ok": False, "kind": "bad_answer", "message": str(e)}
-    except InvalidLine as e:
-        return {"ok": False, "kind": "invalid_line", "message": str(e)}
+    except NotRunnable as e:
+        return {"ok": False, "kind": "not_runnable", "message": str(e)}
     except BaseException as e:  # noqa: BLE001  (student code may raise anything, even SystemExit)
         return {"ok": False, "kind": "exception", "message": describe(e, module)}
 

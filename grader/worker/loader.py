@@ -26,8 +26,9 @@ class BadAnswer(Exception):
     """Student code returned something that is not an answer of the expected kind."""
 
 
-class InvalidLine(Exception):
-    """A line that is not valid Python was reached (its message names file and line)."""
+class NotRunnable(Exception):
+    """Code that cannot run whatever the input: a line that is not valid Python was reached,
+    or a definition the check needs is missing (the message names file and line)."""
 
 
 class Module:
@@ -38,6 +39,8 @@ class Module:
         self.display = display
         self.broken = {int(k): v for k, v in broken.items()}
         self.namespace: dict[str, Any] = {}
+        self.objects: dict[str, Any] = {}
+        """What probes keep between requests (a model built at chosen sizes, say)."""
         self.loop: ast.While | ast.For | None = None
         self.step: Callable[[], bool] | None = None
 
@@ -46,12 +49,17 @@ class Module:
         value = self.namespace.get(name)
         if not callable(value):
             hint = f"; {next(iter(self.broken.values()))}" if self.broken else ""
-            raise NameError(f"{name} is not defined by {self.display}{hint}")
+            raise NotRunnable(f"{name} is not defined by {self.display}{hint}")
         return value  # type: ignore[no-any-return]
 
 
 def load(module: Module, request: dict[str, Any]) -> dict[str, Any]:
-    """Run the definitions of the task file; report the statements that raised."""
+    """Run the definitions of the task file; report the statements that raised.
+
+    Top-level statements calling a name in request["skip"] are not run (a check that
+    builds its own model need not survive the script building one), nor the statements
+    that use what those would have defined.
+    """
     with open(module.filename, encoding="utf-8") as f:
         tree = ast.parse(f.read(), module.display)
     statements = _flatten(tree.body)
@@ -60,11 +68,16 @@ def load(module: Module, request: dict[str, Any]) -> dict[str, Any]:
     module.namespace.update({"__name__": "__main__", "__file__": module.filename,
                              "__builtins__": _builtins(), "__grader_broken__": _broken(module)})
     errors, skipped = [], 0
+    avoid, undefined = set(request.get("skip", ())), set()
     for statement in statements:
         if statement is task_loop:
             break
         if isinstance(statement, (ast.While, ast.For)) and _mentions(statement, others):
             skipped += 1  # another task's training loop (a notebook holding both tasks)
+            continue
+        if avoid and (_calls(statement, avoid) or _mentions(statement, undefined)):
+            undefined |= _bound(statement)
+            skipped += 1
             continue
         error = _run(module, statement)
         if error:
@@ -76,9 +89,9 @@ def load(module: Module, request: dict[str, Any]) -> dict[str, Any]:
 def train(module: Module, request: dict[str, Any]) -> dict[str, Any]:
     """Run up to `iterations` iterations of the training loop, recording scalar globals."""
     if module.loop is None:
-        raise NameError(f"no training loop (a top-level while or for loop calling "
+        raise NotRunnable(f"no training loop (a top-level while or for loop calling "
                         f"{' or '.join(sorted(request['calls']))}) found in {module.display}")
-    step = _step_function(module)
+    step = step_function(module)
     names = list(request["record"])
     record: dict[str, list[float]] = {name: [] for name in names}
     done = 0
@@ -119,7 +132,7 @@ def _run(module: Module, statement: ast.stmt) -> str | None:
 
 def describe(error: BaseException, module: Module) -> str:
     """An exception from student code as one line: what, and where in the student's file."""
-    if isinstance(error, InvalidLine):
+    if isinstance(error, NotRunnable):
         return str(error)
     if isinstance(error, SystemExit):
         what = f"called sys.exit({error.code!r})"
@@ -158,11 +171,20 @@ def _training_loop(statements: list[ast.stmt], names: set[str]) -> ast.While | a
     return None
 
 
+def _bound(statement: ast.stmt) -> set[str]:
+    return {n.id for n in ast.walk(statement) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+def _calls(node: ast.AST, names: set[str]) -> bool:
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in names
+               for n in ast.walk(node))
+
+
 def _mentions(node: ast.AST, names: set[str]) -> bool:
     return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(node))
 
 
-def _step_function(module: Module) -> Callable[[], bool]:
+def step_function(module: Module) -> Callable[[], bool]:
     """Compile the training loop into a function running one iteration (False when it ends)."""
     if module.step is not None:
         return module.step
@@ -219,7 +241,7 @@ def _assigned(loop: ast.While | ast.For) -> set[str]:
 
 def _broken(module: Module) -> Callable[[int], None]:
     def broken(line: int) -> None:
-        raise InvalidLine(module.broken.get(line, f"line {line} is not valid Python"))
+        raise NotRunnable(module.broken.get(line, f"line {line} is not valid Python"))
 
     return broken
 
