@@ -68,7 +68,8 @@ def load(module: Module, request: dict[str, Any]) -> dict[str, Any]:
     module.namespace.update({"__name__": "__main__", "__file__": module.filename,
                              "__builtins__": _builtins(), "__grader_broken__": _broken(module)})
     errors, skipped = [], 0
-    avoid, undefined = set(request.get("skip", ())), set()
+    avoid: set[str] = set(request.get("skip", ()))
+    undefined: set[str] = set()
     for statement in statements:
         if statement is task_loop:
             break
