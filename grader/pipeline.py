@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -15,26 +16,31 @@ from grader.source import Program, prepare
 from grader.submission import DEFINES, Submission, load_submission
 
 
-def grade(path: Path | str, rubric: Rubric | None = None) -> Report:
-    """Grade the submission at `path` (folder, .zip, .py or .ipynb) against `rubric`."""
+def grade(path: Path | str, rubric: Rubric | None = None, sandbox: Sandbox | None = None) -> Report:
+    """Grade the submission at `path` (folder, .zip, .py or .ipynb) against `rubric`.
+
+    Pass a `sandbox` to reuse its warm fork server across submissions.
+    """
     rubric = rubric if rubric is not None else load_rubric()
     submission = load_submission(path)
     programs = {task: prepare(f) for task, f in submission.files.items()}
     load_faults: dict[str, SubmissionFault] = {}
-    with Sandbox(hidden=_private_folders(rubric, submission), seed=rubric.seed) as sandbox:
-        results = tuple(run_check(c, programs.get(c.task), submission, rubric, sandbox, load_faults)
+    private = _private_folders(rubric, submission)
+    with contextlib.ExitStack() as stack:
+        box = sandbox if sandbox is not None else stack.enter_context(Sandbox())
+        results = tuple(run_check(c, programs.get(c.task), submission, rubric, box, load_faults, private)
                         for c in rubric.checks)
     return Report(str(path), results, _file_names(submission), _notes(submission, programs))
 
 
-def run_check(config: CheckConfig, program: Program | None, submission: Submission,
-              rubric: Rubric, sandbox: Sandbox, load_faults: dict[str, SubmissionFault]) -> CheckResult:
+def run_check(config: CheckConfig, program: Program | None, submission: Submission, rubric: Rubric,
+              sandbox: Sandbox, load_faults: dict[str, SubmissionFault], private: tuple[Path, ...]) -> CheckResult:
     """One check's result; the submission's faults become results, the grader's propagate."""
     if program is None:
         return _result(config, "skipped", _missing(config.task, submission))
     if program.fatal:
         return _result(config, "error", program.fatal)
-    ctx = Context(config, program, rubric, sandbox, load_faults)
+    ctx = Context(config, program, rubric, sandbox, load_faults, private)
     try:
         message = REGISTRY[config.id].function(ctx)
     except SubmissionFault as fault:
@@ -66,10 +72,9 @@ def _missing(task: str, submission: Submission) -> str:
     return f"no file defining {DEFINES[task]} was found (looked at: {looked})"
 
 
-def _private_folders(rubric: Rubric, submission: Submission) -> list[Path]:
+def _private_folders(rubric: Rubric, submission: Submission) -> tuple[Path, ...]:
     """What workers must not see: the rubric's folder, and the submission's neighbours."""
-    return [rubric.path.resolve().parent, rubric.text.resolve().parent,
-            submission.path.resolve().parent]
+    return (rubric.path.resolve().parent, rubric.text.resolve().parent, submission.path.resolve().parent)
 
 
 def _file_names(submission: Submission) -> dict[str, str]:

@@ -45,10 +45,8 @@ class Limits:
 class Sandbox:
     """One fork server and the workers forked from it (use as a context manager)."""
 
-    def __init__(self, hidden: Sequence[Path] = (), seed: int = 0) -> None:
+    def __init__(self) -> None:
         self._base = Path(tempfile.mkdtemp(prefix="grader-"))
-        self._hidden = _hideable([PACKAGE_ROOT, *hidden], self._base)
-        self._seed = seed
         self._count = 0
         control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._control = control
@@ -66,9 +64,13 @@ class Sandbox:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def worker(self, files: Mapping[str, bytes], filename: str, display: str,
-               broken: Mapping[int, str], limits: Limits) -> Worker:
-        """Fork a worker in a new folder holding `files`; it loads nothing until asked."""
+    def worker(self, files: Mapping[str, bytes], filename: str, display: str, broken: Mapping[int, str],
+               limits: Limits, hidden: Sequence[Path] = (), seed: int = 0) -> Worker:
+        """Fork a worker in a new folder holding `files`; it loads nothing until asked.
+
+        The worker cannot see this project nor the folders in `hidden`; `seed` seeds its
+        random generators.
+        """
         self._wait_ready()
         self._count += 1
         workdir = self._base / f"w{self._count:04d}"
@@ -76,8 +78,8 @@ class Sandbox:
         for name, data in files.items():
             (workdir / name).write_bytes(data)
         spec = {"workdir": str(workdir), "memory": limits.memory_mb, "cpu": int(limits.timeout) + 2,
-                "file_mb": limits.file_mb, "hidden": self._hidden,
-                "filename": filename, "display": display, "seed": self._seed,
+                "file_mb": limits.file_mb, "hidden": _hideable([PACKAGE_ROOT, *hidden], self._base),
+                "filename": filename, "display": display, "seed": seed,
                 "broken": {str(k): v for k, v in broken.items()}}
         ours, theirs = socket.socketpair()
         try:
@@ -181,7 +183,7 @@ class Worker:
             os.killpg(self.pid, signal.SIGUSR1)
         except ProcessLookupError:
             return ""
-        for _ in range(20):
+        for _ in range(40):  # up to a second for the dump
             time.sleep(0.025)
             frames = STACK_FRAME.findall(self.output("stderr.txt"))
             mine = [(line, name) for file, line, name in frames if file == self.display]

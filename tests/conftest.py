@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Callable, Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
 
+from grader import grade
+from grader.report import Report
 from grader.rubric import Rubric, load_rubric
+from grader.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures" / "submissions"
@@ -22,3 +26,23 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 @pytest.fixture(scope="session")
 def rubric() -> Rubric:
     return load_rubric(ROOT / "grader.yaml")
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    """One warm fork server for the whole session, as a batch would use."""
+    with Sandbox() as box:
+        yield box
+
+
+@pytest.fixture(scope="session")
+def graded(rubric: Rubric, sandbox: Sandbox) -> Callable[[str], Report]:
+    """The report of a fixture case, graded once per test session."""
+    reports: dict[str, Report] = {}
+
+    def report(case: str) -> Report:
+        if case not in reports:
+            reports[case] = grade(FIXTURES / case, rubric, sandbox)
+        return reports[case]
+
+    return report

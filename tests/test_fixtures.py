@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import pytest
 import yaml
 
 from conftest import FIXTURES
-from grader import grade
+from grader.report import Report
 from grader.rubric import Rubric
 
 CASES = sorted(p.name for p in FIXTURES.iterdir() if (p / "expected.yaml").is_file())
+LSTM_CHECKS = ["lstm.init", "lstm.forward", "lstm.gradcheck", "lstm.criterion", "lstm.state_carry",
+               "lstm.loss_decrease"]
 
 
 def expected_statuses(case: Path, rubric: Rubric) -> dict[str, str]:
@@ -22,18 +25,45 @@ def expected_statuses(case: Path, rubric: Rubric) -> dict[str, str]:
     return {c.id: wanted.get(c.id, "skipped") for c in rubric.checks}
 
 
-def test_there_are_a_solved_case_and_at_least_eight_rnn_mistakes() -> None:
+def statuses(report: Report) -> dict[str, str]:
+    return {c.id: c.status for c in report.checks}
+
+
+def test_there_are_enough_cases_of_every_kind(rubric: Rubric) -> None:
     assert "solved" in CASES
     assert len([c for c in CASES if c.startswith("rnn_")]) >= 8
+    lstm = {c: expected_statuses(FIXTURES / c, rubric) for c in CASES if c.startswith("lstm_")}
+    correct = [c for c, s in lstm.items() if all(s[k] == "passed" for k in LSTM_CHECKS)]
+    assert len(correct) >= 5 and len(lstm) - len(correct) >= 12
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", CASES)
-def test_fixture_grades_as_expected(case: str, rubric: Rubric) -> None:
-    report = grade(FIXTURES / case, rubric)
-    got = {c.id: c.status for c in report.checks}
+def test_fixture_grades_as_expected(case: str, rubric: Rubric, graded: Callable[[str], Report]) -> None:
+    report = graded(case)
     messages = "\n".join(f"{c.id}: {c.status}: {c.message}" for c in report.checks)
-    assert got == expected_statuses(FIXTURES / case, rubric), messages
+    assert statuses(report) == expected_statuses(FIXTURES / case, rubric), messages
     for c in report.checks:
         assert c.message, f"{c.id} gives no message"
         assert c.score == (c.max_score if c.status == "passed" else 0)
+
+
+@pytest.mark.slow
+def test_unfilled_criterion_keeps_lstm_forward_marks(graded: Callable[[str], Report]) -> None:
+    got = statuses(graded("lstm_blank_criterion"))
+    assert [got[k] for k in ("lstm.init", "lstm.forward", "lstm.gradcheck")] == ["passed"] * 3
+    assert got["lstm.criterion"] == "error"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case,affected", [
+    ("lstm_exit_in_forward", {"lstm.forward", "lstm.gradcheck", "lstm.state_carry", "lstm.loss_decrease"}),
+    ("lstm_os_exit_in_init", {"lstm.init", "lstm.forward", "lstm.gradcheck", "lstm.state_carry",
+                              "lstm.loss_decrease"}),
+    ("lstm_fake_report", set()),
+])
+def test_exiting_or_lying_model_changes_only_the_affected_checks(
+        case: str, affected: set[str], graded: Callable[[str], Report]) -> None:
+    solved, got = statuses(graded("solved")), statuses(graded(case))
+    assert {k for k in got if got[k] != solved[k]} == affected
+    assert all(got[k] == "error" for k in affected)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import given, strategies as st
 
@@ -36,3 +37,46 @@ def test_rnn_weight_count_is_what_torch_counts_with_one_bias(n: int, h: int) -> 
     rnn = torch.nn.RNN(n, h)
     counted = sum(p.numel() for p in rnn.parameters()) - rnn.bias_hh_l0.numel()
     assert reference("rnn").weight_count(n, h) == counted == h * (n + h + 1)
+
+
+@given(n=st.integers(1, 6), h=st.integers(1, 5), steps=st.integers(1, 5), seed=st.integers(0, 2**16))
+def test_lstm_cell_equals_torch_lstm_and_the_reference_module(n: int, h: int, steps: int, seed: int) -> None:
+    torch.manual_seed(seed)
+    model = reference("lstm").CharLSTM(n, h).double()
+    x = torch.nn.functional.one_hot(torch.randint(0, n, (steps,)), n).double()
+    h0, c0 = torch.randn(1, 1, h, dtype=torch.float64), torch.randn(1, 1, h, dtype=torch.float64)
+    with torch.no_grad():
+        output, (h_last, c_last) = model(x, h0, c0, steps)
+    lstm = model.lstm
+    Wx, Wh = lstm.weight_ih_l0.detach().numpy(), lstm.weight_hh_l0.detach().numpy()
+    b = (lstm.bias_ih_l0 + lstm.bias_hh_l0).detach().numpy()
+    states, c = reference("lstm_cell").forward(x.numpy(), h0[0, 0].numpy(), c0[0, 0].numpy(), Wx, Wh, b)
+    scores = states @ model.linear.weight.detach().numpy().T + model.linear.bias.detach().numpy()
+    np.testing.assert_allclose(scores, output.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(states[-1], h_last[0, 0].numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(c, c_last[0, 0].numpy(), rtol=1e-10, atol=1e-12)
+
+
+@given(n=st.integers(1, 30), h=st.integers(1, 30))
+def test_lstm_weight_counts_are_what_torch_counts(n: int, h: int) -> None:
+    cell = reference("lstm_cell")
+    model = reference("lstm").CharLSTM(n, h)
+    assert sum(p.numel() for p in model.lstm.parameters()) == cell.weight_count(n, h) == 4 * h * (n + h + 2)
+    assert cell.weight_count(n, h, biases=1) == 4 * h * (n + h + 1)
+    assert sum(p.numel() for p in model.linear.parameters()) == cell.output_count(n, h)
+
+
+@given(t=st.integers(1, 6), n=st.integers(2, 8), seed=st.integers(0, 2**16))
+def test_cross_entropy_and_the_reference_criterion_agree_with_torch(t: int, n: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    scores, targets = rng.normal(0, 3, (t, n)), rng.integers(0, n, t)
+    expected = reference("lstm").criterion()(torch.from_numpy(scores), torch.from_numpy(targets)).item()
+    assert reference("lstm_cell").cross_entropy(scores, targets) == pytest.approx(expected, rel=1e-12)
+
+
+def test_carry_over_keeps_values_and_drops_the_graph() -> None:
+    h = torch.randn(1, 1, 3, requires_grad=True) * 2
+    c = torch.randn(1, 1, 3, requires_grad=True) * 2
+    hprev, cprev = reference("lstm").carry_over((h, c))
+    assert torch.equal(hprev, h) and torch.equal(cprev, c)
+    assert hprev.grad_fn is None and not hprev.requires_grad and not cprev.requires_grad

@@ -43,7 +43,7 @@ def test_rubric_is_frozen(rubric: Rubric) -> None:
 def test_unknown_check_id_suggests_the_closest() -> None:
     doc = raw()
     doc["checks"]["rnn.foward"] = doc["checks"].pop("rnn.forward")
-    assert "checks.rnn.foward: unknown check (did you mean 'rnn.forward'?)" in error_of(doc)
+    assert "checks.rnn.foward: unknown check (did you mean 'rnn.forward' or 'lstm.forward'?)" in error_of(doc)
 
 
 def test_unknown_key_names_its_path_and_suggests() -> None:

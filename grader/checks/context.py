@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, TypeVar
 
@@ -31,6 +32,8 @@ class Context:
     sandbox: Sandbox
     load_faults: dict[str, SubmissionFault] = field(default_factory=dict)
     """Shared by the checks of one submission: a task file that hung or crashed on load."""
+    private: tuple[Path, ...] = ()
+    """Folders the worker must not see (the submission's neighbours, the rubric's)."""
     load_errors: list[dict[str, Any]] = field(default_factory=list)
     _worker: Worker | None = None
 
@@ -49,8 +52,9 @@ class Context:
         if key in self.load_faults:
             raise self.load_faults[key]
         files = {SUBMISSION_NAME: self.program.source.encode(), TEXT_NAME: self.rubric.text.read_bytes()}
-        self._worker = self.sandbox.worker(files, SUBMISSION_NAME, self.program.file.name,
-                                           self.program.broken, Limits(self.config.timeout, self.config.memory))
+        self._worker = self.sandbox.worker(files, SUBMISSION_NAME, self.program.file.name, self.program.broken,
+                                           Limits(self.config.timeout, self.config.memory), self.private,
+                                           self.rubric.seed)
         try:
             loaded = self._worker.call("load", timeout=self.rubric.load_timeout, task=task, skip=list(skip))
         except (WorkerTimeout, WorkerDied) as e:
