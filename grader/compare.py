@@ -66,3 +66,23 @@ def relative_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def centred_differences(plus: np.ndarray, minus: np.ndarray, epsilon: float) -> np.ndarray:
     """(f(x + e) - f(x - e)) / 2e for paired evaluations."""
     return np.asarray((np.asarray(plus) - np.asarray(minus)) / (2.0 * epsilon))
+
+
+def check_training(losses: np.ndarray, iterations: int, margin: float, what: str) -> str:
+    """A training run's loss fell by `margin`: the mean of its first and last windows (up to
+    50 iterations each) smooths out the noise. Returns the summary of a pass."""
+    done = len(losses)
+    window = max(1, min(50, iterations // 10))
+    if done < 2 * window:
+        raise Mismatch(f"the training loop stopped after {done} of {iterations} iterations")
+    bad = np.flatnonzero(~np.isfinite(losses))
+    if len(bad):
+        raise Mismatch(f"{what} became {losses[bad[0]]} at iteration {bad[0]} of the training loop")
+    first, last = float(losses[:window].mean()), float(losses[-window:].mean())
+    drop = (first - last) / abs(first) if first else 0.0
+    change = f"a fall of {drop:.1%}" if drop >= 0 else f"a rise of {-drop:.1%}"
+    summary = (f"{what} went from {first:.4g} (mean of the first {window} iterations) to {last:.4g} "
+               f"(mean of the last {window}) over {done} iterations, {change}")
+    if drop < margin:
+        raise Mismatch(f"{summary}; a fall of at least {margin:.0%} is needed")
+    return summary

@@ -33,10 +33,11 @@ _libc = ctypes.CDLL(None, use_errno=True)
 
 
 def confine(workdir: str, memory_mb: int, cpu_seconds: int, file_mb: int,
-            hidden: Sequence[tuple[str, Sequence[str]]]) -> str:
+            hidden: Sequence[tuple[str, Sequence[str]]], tmp: str) -> str:
     """Isolate this (single-threaded, just forked) process; returns 'namespaces' or 'process'.
 
-    `hidden` lists folders to replace by empty ones, each with the paths inside it to keep.
+    `hidden` lists folders to replace by empty ones, each with the paths inside it to keep;
+    `tmp` becomes a private, writable temporary folder.
     """
     os.setsid()
     _silence()  # nothing open for writing on a disk, or the file system cannot turn read-only
@@ -58,7 +59,7 @@ def confine(workdir: str, memory_mb: int, cpu_seconds: int, file_mb: int,
     # the work folders' parent too: the worker keeps its own folder (its cwd), not its siblings'
     for path, keep in [*hidden, (os.path.dirname(os.path.abspath(workdir)), [])]:
         _hide(path, keep)
-    _mount("none", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777")  # a private /tmp
+    _mount("none", tmp, "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777")
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     _redirect_output()
     _drop_capabilities()

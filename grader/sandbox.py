@@ -79,6 +79,7 @@ class Sandbox:
             (workdir / name).write_bytes(data)
         spec = {"workdir": str(workdir), "memory": limits.memory_mb, "cpu": int(limits.timeout) + 2,
                 "file_mb": limits.file_mb, "hidden": _hideable([PACKAGE_ROOT, *hidden], self._base),
+                "tmp": _private_tmp(),
                 "filename": filename, "display": display, "seed": seed,
                 "broken": {str(k): v for k, v in broken.items()}}
         ours, theirs = socket.socketpair()
@@ -217,13 +218,22 @@ def _hideable(paths: Sequence[Path], base: Path) -> list[tuple[str, list[str]]]:
     folders is still hidden, with just those paths put back; a folder inside one of them
     is not hidden at all.
     """
-    needed = sorted({p.resolve() for p in (Path(sys.prefix), Path(sys.base_prefix), base,
-                                           *map(Path, sysconfig.get_paths().values()),
-                                           *map(Path, site.getsitepackages()))})
+    needed = sorted({base.resolve(), *_python_paths()})
     folders = {p.resolve() for p in paths if p.is_dir()}
     folders = {f for f in folders if f != Path("/") and not any(_within(f, n) for n in needed)}
     outermost = [f for f in folders if not any(g != f and _within(f, g) for g in folders)]
     return [(str(f), [str(n) for n in needed if _within(n, f) and n.exists()]) for f in sorted(outermost)]
+
+
+def _python_paths() -> list[Path]:
+    """Where Python and its packages live: a worker must always be able to read them."""
+    return [p.resolve() for p in (Path(sys.prefix), Path(sys.base_prefix),
+                                  *map(Path, sysconfig.get_paths().values()), *map(Path, site.getsitepackages()))]
+
+
+def _private_tmp() -> str:
+    """Where a worker gets its own writable temporary folder: /tmp, unless Python lives there."""
+    return "/dev/shm" if any(_within(p, Path("/tmp")) for p in _python_paths()) else "/tmp"
 
 
 def _within(path: Path, folder: Path) -> bool:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
-from grader.compare import centred_differences, check_close, check_shape, relative_error
+from grader.compare import centred_differences, check_close, check_shape, check_training, relative_error
 from grader.errors import Mismatch
 
 
@@ -37,3 +39,20 @@ def test_relative_error_and_centred_differences() -> None:
     assert relative_error(np.array([0.0]), np.array([0.0]))[0] == 0.0
     f = lambda x: x**3  # noqa: E731
     assert centred_differences(f(2 + 1e-5), f(2 - 1e-5), 1e-5) == pytest.approx(12.0, rel=1e-8)
+
+
+def test_a_training_run_passes_when_its_loss_falls_by_the_margin() -> None:
+    losses = np.linspace(4.0, 3.0, 100)
+    summary = check_training(losses, 100, 0.10, "the loss")
+    assert "from 3.955 (mean of the first 10 iterations) to 3.045" in summary and "a fall of 23.0%" in summary
+
+
+@pytest.mark.parametrize("losses,words", [
+    (np.full(100, 4.0), "a fall of 0.0%; a fall of at least 10% is needed"),
+    (np.linspace(3.0, 4.0, 100), "a rise of"),
+    (np.r_[np.full(50, 4.0), np.nan, np.full(49, 1.0)], "the loss became nan at iteration 50"),
+    (np.full(15, 4.0), "the training loop stopped after 15 of 100 iterations"),
+])
+def test_a_training_run_that_does_not_learn_fails_saying_how(losses: np.ndarray, words: str) -> None:
+    with pytest.raises(Mismatch, match=re.escape(words)):
+        check_training(losses, 100, 0.10, "the loss")

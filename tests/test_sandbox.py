@@ -22,8 +22,8 @@ def start(sandbox: Sandbox, code: str, timeout: float = 10, memory: int = 512,
                           Limits(timeout, memory), hidden)
 
 
-def load_errors(sandbox: Sandbox, code: str, **limits: float) -> list[str]:
-    worker = start(sandbox, code, **limits)  # type: ignore[arg-type]
+def load_errors(sandbox: Sandbox, code: str, **options: object) -> list[str]:
+    worker = start(sandbox, code, **options)  # type: ignore[arg-type]
     try:
         return [e["message"] for e in worker.call("load", task="task2")["errors"]]
     finally:
@@ -74,11 +74,12 @@ def test_a_worker_sees_only_its_own_folder(sandbox: Sandbox) -> None:
 def test_nothing_outside_its_folder_can_be_written(sandbox: Sandbox) -> None:
     needs_namespaces(sandbox)
     targets = [os.path.dirname(np.__file__) + "/planted.py", str(ROOT / "planted.py"), "/etc/planted"]
-    code = "".join(f"open({t!r}, 'w')\n" for t in targets) + "open('/tmp/private.txt', 'w')\n"
+    private = "import tempfile\nopen(tempfile.gettempdir() + '/private.txt', 'w')\nopen('mine.txt', 'w')\n"
+    code = "".join(f"open({t!r}, 'w')\n" for t in targets) + private
     errors = load_errors(sandbox, code)
-    assert len(errors) == 3, errors  # its own folder and its private /tmp are writable
+    assert len(errors) == 3, errors  # its own folder and its private temporary folder are writable
     assert all("Read-only file system" in e or "Permission denied" in e for e in errors), errors
-    assert not any(os.path.exists(t) for t in [*targets, "/tmp/private.txt"])
+    assert not any(os.path.exists(t) for t in [*targets, "/tmp/private.txt", "/dev/shm/private.txt"])
 
 
 def test_signals_and_network_cannot_reach_outside(sandbox: Sandbox) -> None:
@@ -123,3 +124,10 @@ def test_workers_have_one_thread_and_no_grading_code(sandbox: Sandbox) -> None:
             "leaks = [m for m in sys.modules if m.startswith(('reference', '_grader_reference', "
             "'grader.checks', 'grader.pipeline', 'grader.rubric'))]\nassert not leaks, leaks\n")
     assert load_errors(sandbox, code) == []
+
+
+def test_python_inside_a_hidden_folder_still_imports(sandbox: Sandbox) -> None:
+    """Like a virtualenv inside the project: the folder is hidden, the way to Python is kept."""
+    needs_namespaces(sandbox)
+    code = "import sympy, xml.dom.minidom, tempfile\nopen(tempfile.gettempdir() + '/x', 'w')\n"
+    assert load_errors(sandbox, code, hidden=(Path(sys.prefix).resolve().parent,)) == []

@@ -11,8 +11,7 @@ from hypothesis import strategies as st
 
 from grader.checks import Param, check
 from grader.checks.context import Context, reference
-from grader.checks.rnn import judge_training
-from grader.compare import centred_differences, check_close, check_gradient, check_shape
+from grader.compare import centred_differences, check_close, check_gradient, check_shape, check_training
 from grader.errors import Mismatch, StudentException
 from grader.examples import explained
 
@@ -383,5 +382,5 @@ def loss_decrease(ctx: Context) -> str:
             raise Mismatch(f"iteration {k}: output has shape {scores.shape} for targets of shape {targets.shape}; "
                            "expected (seq_length, vocab_size) scores")
         losses.append(cell.cross_entropy(scores, targets))
-    return judge_training(np.asarray(losses), iterations, margin,
+    return check_training(np.asarray(losses), iterations, margin,
                           "the cross-entropy of your model's predictions (computed by the grader)")

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from grader.checks import Param, check
 from grader.checks.context import Context, reference
-from grader.compare import centred_differences, check_close, check_gradient
+from grader.compare import centred_differences, check_close, check_gradient, check_training
 from grader.errors import Mismatch
 from grader.examples import explained
 
@@ -153,23 +153,4 @@ def loss_decrease(ctx: Context) -> str:
     """A bounded run of the student's own training loop lowers the loss by the rubric's margin."""
     iterations, margin = ctx.param("iterations"), ctx.param("margin")
     run = ctx.worker().call("train", iterations=iterations, record=["loss"], calls=["lossFun"])
-    return judge_training(run["record"]["loss"], iterations, margin, "the loss")
-
-
-def judge_training(losses: np.ndarray, iterations: int, margin: float, what: str) -> str:
-    """Compare the mean loss of the first and last tenth of a run (smoothing out the noise)."""
-    done = len(losses)
-    window = max(1, min(50, iterations // 10))
-    if done < 2 * window:
-        raise Mismatch(f"the training loop stopped after {done} of {iterations} iterations")
-    bad = np.flatnonzero(~np.isfinite(losses))
-    if len(bad):
-        raise Mismatch(f"{what} became {losses[bad[0]]} at iteration {bad[0]} of the training loop")
-    first, last = float(losses[:window].mean()), float(losses[-window:].mean())
-    drop = (first - last) / abs(first) if first else 0.0
-    change = f"a fall of {drop:.1%}" if drop >= 0 else f"a rise of {-drop:.1%}"
-    summary = (f"{what} went from {first:.4g} (mean of the first {window} iterations) to {last:.4g} "
-               f"(mean of the last {window}) over {done} iterations, {change}")
-    if drop < margin:
-        raise Mismatch(f"{summary}; a fall of at least {margin:.0%} is needed")
-    return summary
+    return check_training(run["record"]["loss"], iterations, margin, "the loss")

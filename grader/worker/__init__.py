@@ -7,10 +7,12 @@ failure of student code becomes an error reply, so the worker itself outlives it
 from __future__ import annotations
 
 import faulthandler
+import os
 import random
 import signal
 import socket
 import sys
+import tempfile
 from typing import Any, Callable
 
 import numpy as np
@@ -28,13 +30,15 @@ def serve(spec: dict[str, Any], sock: socket.socket) -> None:
     """Confine this process as `spec` says, then answer requests until the grader hangs up."""
     try:
         isolation = jail.confine(spec["workdir"], spec["memory"], spec["cpu"], spec["file_mb"],
-                                 spec["hidden"])
+                                 spec["hidden"], spec["tmp"])
     except OSError as e:
         protocol.send(sock, {"ok": False, "kind": "internal", "message": f"cannot confine a worker: {e}"})
         return
     faulthandler.register(signal.SIGUSR1, all_threads=False)  # where it hangs, asked before a kill
-    hidden = [folder for folder, _ in spec["hidden"]]
-    sys.path[:] = [p for p in sys.path if not any(p == h or p.startswith(h + "/") for h in hidden)]
+    if isolation == "namespaces":
+        os.environ["TMPDIR"] = spec["tmp"]
+        tempfile.tempdir = None  # computed again, from TMPDIR
+    sys.path[:] = [p for p in sys.path if not _hidden(p, spec["hidden"])]
     sys.argv = [spec["filename"]]
     _seed(int(spec["seed"]))
     protocol.send(sock, {"ok": True, "value": {"isolation": isolation}})
@@ -48,6 +52,15 @@ def serve(spec: dict[str, Any], sock: socket.socket) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         protocol.send(sock, answer)
+
+
+def _hidden(path: str, hidden: list[tuple[str, list[str]]]) -> bool:
+    """Whether `path` lies in a hidden folder, outside what that folder keeps visible."""
+
+    def within(p: str, folder: str) -> bool:
+        return p == folder or p.startswith(folder.rstrip("/") + "/")
+
+    return any(within(path, folder) and not any(within(path, k) for k in keep) for folder, keep in hidden)
 
 
 def _answer(module: Module, request: dict[str, Any]) -> dict[str, Any]:
