@@ -11,7 +11,9 @@
     ├── RubricError           grader.yaml is invalid                      -> exit 2
     └── InternalError         the grader itself is broken                 -> exit 3
 
-A SubmissionFault never escapes a check: the check runner turns it into a result.
+A SubmissionFault never escapes a check: the check runner turns it into a result. Any
+other exception in a check (an InternalError, or a bug meeting odd output) becomes that
+check's "error" result marked internal_error, so the report survives and the CLI exits 3.
 """
 
 from __future__ import annotations

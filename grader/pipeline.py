@@ -3,44 +3,107 @@
 from __future__ import annotations
 
 import contextlib
+import traceback
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 from grader.checks import REGISTRY
 from grader.checks.context import Context
-from grader.errors import SubmissionFault
+from grader.errors import InternalError, SubmissionFault, UsageError
 from grader.report import CheckResult, Report, Status
 from grader.rubric import CheckConfig, Rubric, load_rubric
 from grader.sandbox import Sandbox
 from grader.source import Program, prepare
-from grader.submission import DEFINES, Submission, load_submission
+from grader.submission import DEFINES, TASKS, Submission, load_submission
+
+MAX_MESSAGE = 300
+
+
+@dataclass
+class Grading:
+    """What the checks of one submission share; `faults` are the grader's own failures, by task."""
+
+    submission: Submission
+    rubric: Rubric
+    programs: dict[str, Program] = field(default_factory=dict)
+    faults: dict[str, Exception] = field(default_factory=dict)
+    sandbox: Sandbox | None = None
+    load_faults: dict[str, SubmissionFault] = field(default_factory=dict)
 
 
 def grade(path: Path | str, rubric: Rubric | None = None, sandbox: Sandbox | None = None) -> Report:
     """Grade the submission at `path` (folder, .zip, .py or .ipynb) against `rubric`.
 
-    Pass a `sandbox` to reuse its warm fork server across submissions.
+    Pass a `sandbox` to reuse its warm fork server across submissions. A failure of the
+    grader itself becomes an "error" result of the checks it touches (internal_error).
     """
     rubric = rubric if rubric is not None else load_rubric()
-    submission = load_submission(path)
-    programs = {task: prepare(f) for task, f in submission.files.items()}
-    load_faults: dict[str, SubmissionFault] = {}
-    private = _private_folders(rubric, submission)
+    grading = _prepared(_found(Path(path), rubric))
     with contextlib.ExitStack() as stack:
-        box = sandbox if sandbox is not None else stack.enter_context(Sandbox())
-        results = tuple(run_check(c, programs.get(c.task), submission, rubric, box, load_faults, private)
-                        for c in rubric.checks)
-    return Report(str(path), results, _file_names(submission), _notes(submission, programs))
+        grading.sandbox = sandbox if sandbox is not None else _started(stack, grading)
+        results = tuple(run_check(c, grading) for c in rubric.checks)
+    submission = grading.submission
+    return Report(str(path), results, _file_names(submission), _notes(submission, grading.programs))
 
 
-def run_check(config: CheckConfig, program: Program | None, submission: Submission, rubric: Rubric,
-              sandbox: Sandbox, load_faults: dict[str, SubmissionFault], private: tuple[Path, ...]) -> CheckResult:
-    """One check's result; the submission's faults become results, the grader's propagate."""
+def _found(path: Path, rubric: Rubric) -> Grading:
+    try:
+        return Grading(load_submission(path), rubric)
+    except UsageError:
+        raise
+    except Exception as e:  # a bug finding files costs every task's checks, not the report
+        return Grading(Submission(path), rubric, faults={task: _wrapped("finding the task files", e)
+                                                         for task in TASKS})
+
+
+def _prepared(grading: Grading) -> Grading:
+    for task, file in grading.submission.files.items():
+        try:
+            grading.programs[task] = prepare(file)
+        except Exception as e:  # a bug in source repair costs this task's checks only
+            grading.faults[task] = _wrapped(f"preparing {file.name}", e)
+    return grading
+
+
+def _started(stack: contextlib.ExitStack, grading: Grading) -> Sandbox | None:
+    try:
+        return stack.enter_context(Sandbox())
+    except Exception as e:  # without a sandbox no student code runs; the checks that need it say why
+        for task in grading.programs:
+            grading.faults.setdefault(task, _wrapped("the sandbox did not start", e))
+        return None
+
+
+def _wrapped(step: str, e: Exception) -> InternalError:
+    fault = InternalError(f"{step} failed: {_one_line(e)}")
+    fault.__cause__ = e
+    return fault
+
+
+def run_check(config: CheckConfig, grading: Grading) -> CheckResult:
+    """One check's result, whatever happens: the submission's faults and the grader's become results."""
+    try:
+        return _outcome(config, grading)
+    except Exception as e:  # the grader's bug costs this check, never the report (Ctrl-C still stops)
+        return _internal_error(config, e)
+
+
+def _outcome(config: CheckConfig, grading: Grading) -> CheckResult:
+    fault, program = grading.faults.get(config.task), grading.programs.get(config.task)
+    if fault is not None:
+        return _internal_error(config, fault)
     if program is None:
-        return _result(config, "skipped", _missing(config.task, submission))
+        return _absent(config, grading.submission)
     if program.fatal:
         return _result(config, "error", program.fatal)
-    ctx = Context(config, program, rubric, sandbox, load_faults, private)
+    if grading.sandbox is None:
+        raise InternalError("no sandbox to run the check in")
+    return _run(config, program, grading, grading.sandbox)
+
+
+def _run(config: CheckConfig, program: Program, grading: Grading, sandbox: Sandbox) -> CheckResult:
+    ctx = Context(config, program, grading.rubric, sandbox, grading.load_faults, _private_folders(grading))
     try:
         message = REGISTRY[config.id].function(ctx)
     except SubmissionFault as fault:
@@ -51,10 +114,22 @@ def run_check(config: CheckConfig, program: Program | None, submission: Submissi
 
 
 def _result(config: CheckConfig, status: Status, message: str,
-            details: Mapping[str, Any] | None = None) -> CheckResult:
+            details: Mapping[str, Any] | None = None, internal_error: bool = False) -> CheckResult:
     score = config.points if status == "passed" else 0.0
     return CheckResult(config.id, config.task, status, score, config.points, message, config.visibility,
-                       dict(details or {}))
+                       dict(details or {}), internal_error)
+
+
+def _internal_error(config: CheckConfig, e: Exception) -> CheckResult:
+    trace = "".join(traceback.format_exception(e))
+    return _result(config, "error", f"internal error in the grader: {_one_line(e)}", {"traceback": trace},
+                   internal_error=True)
+
+
+def _one_line(e: BaseException) -> str:
+    lines = str(e).strip().splitlines()
+    text = f"{type(e).__name__}: {lines[0]}" if lines else type(e).__name__
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
 
 
 def _with_hints(message: str, ctx: Context) -> str:
@@ -67,14 +142,15 @@ def _with_hints(message: str, ctx: Context) -> str:
     return "; ".join([message, *hints])
 
 
-def _missing(task: str, submission: Submission) -> str:
+def _absent(config: CheckConfig, submission: Submission) -> CheckResult:
     looked = ", ".join(submission.looked_at[:8]) or "no .py, .ipynb or .zip files"
-    return f"no file defining {DEFINES[task]} was found (looked at: {looked})"
+    return _result(config, "skipped", f"no file defining {DEFINES[config.task]} was found (looked at: {looked})")
 
 
-def _private_folders(rubric: Rubric, submission: Submission) -> tuple[Path, ...]:
+def _private_folders(grading: Grading) -> tuple[Path, ...]:
     """What workers must not see: the rubric's folder, and the submission's neighbours."""
-    return (rubric.path.resolve().parent, rubric.text.resolve().parent, submission.path.resolve().parent)
+    rubric, submission = grading.rubric, grading.submission.path
+    return (rubric.path.resolve().parent, rubric.text.resolve().parent, submission.resolve().parent)
 
 
 def _file_names(submission: Submission) -> dict[str, str]:

@@ -22,6 +22,8 @@ class CheckResult:
     message: str
     visibility: str = "public"
     details: Mapping[str, Any] = field(default_factory=dict)
+    internal_error: bool = False
+    """The grader itself failed on this check (status "error", traceback in details)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -33,6 +35,7 @@ class CheckResult:
             "message": self.message,
             "visibility": self.visibility,
             "details": dict(self.details),
+            "internal_error": self.internal_error,
         }
 
 
@@ -53,11 +56,17 @@ class Report:
     def max_score(self) -> float:
         return round(sum(c.max_score for c in self.checks), 6)
 
+    @property
+    def internal_error(self) -> bool:
+        """Some check's result is the grader's fault, not the submission's: the CLI exits 3."""
+        return any(c.internal_error for c in self.checks)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "submission": self.submission,
             "score": self.score,
             "max_score": self.max_score,
+            "internal_error": self.internal_error,
             "files": dict(self.files),
             "notes": list(self.notes),
             "checks": [c.to_dict() for c in self.checks],

@@ -1,0 +1,170 @@
+"""grade(): a fault of the grader costs the checks it touches, never the report."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, ROOT
+from grader import cli, grade, pipeline
+from grader.checks import REGISTRY, load_all
+from grader.checks.context import Context
+from grader.errors import InternalError
+from grader.report import Report
+from grader.rubric import Rubric, load_rubric
+from grader.sandbox import Sandbox
+from grader.source import Program
+from grader.submission import TaskFile
+
+SOLVED = FIXTURES / "solved"
+CHEAP = """\
+text: {text}
+seed: 4660
+checks:
+  rnn.forward: {{points: 2, examples: 3}}
+  lstm.init: {{points: 1, examples: 2}}
+  lstm.criterion: {{points: 1, examples: 3}}
+"""
+
+
+@pytest.fixture
+def cheap(tmp_path: Path) -> Path:
+    """A rubric of three fast checks, two tasks: the pipeline's behaviour, not the checks'."""
+    path = tmp_path / "cheap.yaml"
+    path.write_text(CHEAP.format(text=ROOT / "fixtures" / "textData.txt"))
+    return path
+
+
+def break_check(monkeypatch: pytest.MonkeyPatch, check_id: str, error: Exception) -> None:
+    """Make a registered check meet odd output the way a grader bug would: by raising `error`."""
+    def faulty(ctx: Context) -> str:
+        ctx.worker()
+        raise error
+
+    load_all()
+    monkeypatch.setitem(REGISTRY, check_id, dataclasses.replace(REGISTRY[check_id], function=faulty))
+
+
+def by_id(report: Report) -> dict[str, tuple[str, str]]:
+    return {c.id: (c.status, c.message) for c in report.checks}
+
+
+def test_a_fault_in_one_check_keeps_the_others(monkeypatch: pytest.MonkeyPatch, cheap: Path,
+                                                sandbox: Sandbox) -> None:
+    break_check(monkeypatch, "lstm.init", KeyError("hs"))
+    report = grade(SOLVED, load_rubric(cheap), sandbox)
+    faulty = report.checks[1]
+    assert (faulty.status, faulty.score) == ("error", 0)
+    assert faulty.message == "internal error in the grader: KeyError: 'hs'"
+    assert "Traceback" in faulty.details["traceback"] and "in faulty" in faulty.details["traceback"]
+    assert faulty.internal_error and report.internal_error
+    assert by_id(report)["rnn.forward"][0] == by_id(report)["lstm.criterion"][0] == "passed"
+    assert report.score == 3
+
+
+def test_an_internal_error_raised_in_a_check_is_reported_like_any_fault(
+        monkeypatch: pytest.MonkeyPatch, cheap: Path, sandbox: Sandbox) -> None:
+    break_check(monkeypatch, "rnn.forward", InternalError("the worker's reply has no 'loss'\nmore detail"))
+    report = grade(SOLVED, load_rubric(cheap), sandbox)
+    status, message = by_id(report)["rnn.forward"]
+    assert status == "error"
+    assert message == "internal error in the grader: InternalError: the worker's reply has no 'loss'"
+    assert "more detail" in report.checks[0].details["traceback"]
+    assert [c.status for c in report.checks[1:]] == ["passed", "passed"]
+
+
+def test_a_fault_in_one_check_keeps_the_others_and_exits_3(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], cheap: Path) -> None:
+    break_check(monkeypatch, "lstm.criterion", IndexError("list index out of range"))
+    status = cli.main(["check", str(SOLVED), "--rubric", str(cheap), "--format", "json"])
+    out, err = capsys.readouterr()
+    report = json.loads(out)
+    assert status == 3 and report["internal_error"] is True
+    checks = {c["id"]: c for c in report["checks"]}
+    assert checks["lstm.criterion"]["status"] == "error" and checks["lstm.criterion"]["internal_error"]
+    assert "IndexError: list index out of range" in checks["lstm.criterion"]["details"]["traceback"]
+    assert checks["rnn.forward"]["status"] == "passed" and not checks["rnn.forward"]["internal_error"]
+    assert report["score"] == 3 and "internal error in lstm.criterion" in err
+
+
+def test_the_text_report_is_printed_whole_before_exit_3(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], cheap: Path) -> None:
+    break_check(monkeypatch, "rnn.forward", ValueError("could not convert string to float: 'nan?'"))
+    assert cli.main(["check", str(SOLVED), "--rubric", str(cheap)]) == 3
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == "Total: 2/4"
+    assert any(line.startswith("ERROR") and "internal error in the grader: ValueError" in line for line in lines)
+
+
+def test_a_clean_run_exits_0_and_says_no_internal_error(
+        capsys: pytest.CaptureFixture[str], cheap: Path) -> None:
+    assert cli.main(["check", str(SOLVED), "--rubric", str(cheap), "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["internal_error"] is False and not any(c["internal_error"] for c in report["checks"])
+
+
+def test_a_keyboard_interrupt_in_a_check_is_not_swallowed(
+        monkeypatch: pytest.MonkeyPatch, cheap: Path, sandbox: Sandbox) -> None:
+    def interrupted(ctx: Context) -> str:
+        raise KeyboardInterrupt
+
+    load_all()
+    monkeypatch.setitem(REGISTRY, "rnn.forward", dataclasses.replace(REGISTRY["rnn.forward"], function=interrupted))
+    with pytest.raises(KeyboardInterrupt):
+        grade(SOLVED, load_rubric(cheap), sandbox)
+
+
+def test_a_crash_preparing_a_task_file_errors_that_tasks_checks_only(
+        monkeypatch: pytest.MonkeyPatch, cheap: Path, sandbox: Sandbox) -> None:
+    real = pipeline.prepare
+
+    def fragile(file: TaskFile) -> Program:
+        if file.task == "task2":
+            raise IndexError("string index out of range")
+        return real(file)
+
+    monkeypatch.setattr(pipeline, "prepare", fragile)
+    report = grade(SOLVED, load_rubric(cheap), sandbox)
+    status, message = by_id(report)["rnn.forward"]
+    assert status == "error" and report.internal_error
+    assert message.startswith("internal error in the grader: InternalError: preparing task2_min_char_rnn.py")
+    assert "IndexError: string index out of range" in message
+    assert [c.status for c in report.checks[1:]] == ["passed", "passed"]
+
+
+def test_a_sandbox_that_cannot_start_errors_every_check_that_needs_it(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], cheap: Path, tmp_path: Path) -> None:
+    def no_server() -> Sandbox:
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(pipeline, "Sandbox", no_server)
+    (tmp_path / "rnn.py").write_bytes((SOLVED / "task2_min_char_rnn.py").read_bytes())
+    assert cli.main(["check", str(tmp_path), "--rubric", str(cheap), "--format", "json"]) == 3
+    checks = json.loads(capsys.readouterr().out)["checks"]
+    assert checks[0]["status"] == "error" and "the sandbox did not start" in checks[0]["message"]
+    assert "Too many open files" in checks[0]["message"]
+    assert [c["status"] for c in checks[1:]] == ["skipped", "skipped"]  # no task 3 file: nothing to run
+
+
+def test_a_fork_server_gone_midway_errors_the_checks_and_keeps_the_report(cheap: Path) -> None:
+    class Gone:
+        def worker(self, *args: object, **kwargs: object) -> None:
+            raise InternalError("the fork server is gone: [Errno 32] Broken pipe")
+
+    report = grade(SOLVED, load_rubric(cheap), Gone())  # type: ignore[arg-type]
+    assert {c.status for c in report.checks} == {"error"} and report.internal_error
+    assert all("the fork server is gone" in c.message for c in report.checks)
+
+
+def test_a_grader_bug_outside_any_check_exits_3_with_the_traceback(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], rubric: Rubric) -> None:
+    def broken(*args: object) -> None:
+        raise AttributeError("'NoneType' object has no attribute 'checks'")
+
+    monkeypatch.setattr(cli, "grade", broken)
+    assert cli.main(["check", str(SOLVED)]) == 3
+    out, err = capsys.readouterr()
+    assert out == "" and "Traceback" in err and "AttributeError" in err
