@@ -1,14 +1,17 @@
 """Messages between the grader and a worker: plain values and arrays, never pickles.
 
 A frame is an 8-byte length and a payload; the payload is a 4-byte header length, a JSON
-header and the arrays it refers to, each in .npy format. Decoding never runs code
-(`allow_pickle=False`), checks every size, and so is safe on bytes from student code.
+header and the arrays it refers to, each in .npy format. Decoding never runs code, reads
+each array's header itself and checks its dtype and shape against the bytes actually sent
+before allocating anything, and so is safe on bytes from student code.
 """
 
 from __future__ import annotations
 
+import ast
 import io
 import json
+import math
 import select
 import socket
 import struct
@@ -16,9 +19,18 @@ import time
 from typing import Any
 
 import numpy as np
+from numpy.lib import format as npy
 
 ARRAY_KEY = "__array__"
 MAX_FRAME = 256 * 1024 * 1024
+MAX_NPY_HEADER = 4096
+MAX_DIMS = 32
+NPY_LENGTHS = {(1, 0): "<H", (2, 0): "<I"}
+"""The .npy versions numpy writes for plain arrays, and the size of their header length."""
+DTYPES: dict[str, np.dtype[Any]] = {str(npy.dtype_to_descr(np.dtype(t))): np.dtype(t) for t in (
+    np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64,
+    np.float16, np.float32, np.float64, np.complex64, np.complex128)}
+"""The only array types a message may hold, by their .npy descr in this machine's byte order."""
 
 
 class ProtocolError(Exception):
@@ -39,11 +51,14 @@ def decode(payload: bytes) -> dict[str, Any]:
         (size,) = struct.unpack_from(">I", payload)
         header = json.loads(payload[4 : 4 + size])
         blob = memoryview(payload)[4 + size :]
-        message = _restore(header, blob)
+        cursor = [0]
+        message = _restore(header, blob, cursor)
+        if cursor[0] != len(blob):
+            raise ValueError(f"{len(blob) - cursor[0]} bytes after the last array")
     except (ValueError, TypeError, KeyError, IndexError, struct.error, RecursionError) as e:
-        raise ProtocolError(f"malformed message ({type(e).__name__}: {e})") from e
+        raise ProtocolError(f"malformed message: {e}") from e
     if not isinstance(message, dict):
-        raise ProtocolError("malformed message (not a mapping)")
+        raise ProtocolError("malformed message: not a mapping")
     return message
 
 
@@ -89,16 +104,65 @@ def _flatten(value: Any, blobs: list[bytes]) -> Any:
     return value
 
 
-def _restore(value: Any, blob: memoryview, cursor: list[int] | None = None) -> Any:
-    cursor = cursor if cursor is not None else [0]
+def _restore(value: Any, blob: memoryview, cursor: list[int]) -> Any:
     if isinstance(value, dict):
         if set(value) == {ARRAY_KEY}:
-            start, size = cursor[0], int(value[ARRAY_KEY])
-            if size < 0 or start + size > len(blob):
-                raise ValueError("array reference past the end of the message")
+            start, size = cursor[0], value[ARRAY_KEY]
+            if type(size) is not int or size < 0 or start + size > len(blob):
+                raise ValueError(f"array reference {size!r} is not a size within the message")
             cursor[0] += size
-            return np.load(io.BytesIO(blob[start : start + size]), allow_pickle=False)
+            return _array(blob[start : start + size])
         return {k: _restore(v, blob, cursor) for k, v in value.items()}
     if isinstance(value, list):
         return [_restore(v, blob, cursor) for v in value]
     return value
+
+
+def _array(blob: memoryview) -> np.ndarray[Any, np.dtype[Any]]:
+    """A .npy blob as an array that owns its memory; nothing is allocated before its size is checked."""
+    shape, fortran, dtype, offset = _npy_header(blob)
+    data = blob[offset:]
+    count = math.prod(shape)
+    if count * dtype.itemsize != len(data):
+        raise ValueError(f"an array header claims shape {shape} of {dtype} ({count * dtype.itemsize} bytes), "
+                         f"but {len(data)} bytes follow")
+    flat = np.frombuffer(data, dtype=dtype, count=count)
+    if dtype.kind == "b":
+        flat = flat.view(np.uint8) != 0  # a bool byte other than 0 or 1 would make numpy's logic inconsistent
+    return flat.reshape(shape, order="F" if fortran else "C").copy(order="K")
+
+
+def _npy_header(blob: memoryview) -> tuple[tuple[int, ...], bool, np.dtype[Any], int]:
+    """Shape, Fortran order, dtype and data offset of a .npy blob, each checked."""
+    stream = io.BytesIO(blob[: MAX_NPY_HEADER + 16])
+    version = npy.read_magic(stream)
+    if version not in NPY_LENGTHS:
+        raise ValueError(f"an array in .npy version {version[0]}.{version[1]}, not 1.0 or 2.0")
+    length_format = NPY_LENGTHS[version]
+    (length,) = struct.unpack(length_format, stream.read(struct.calcsize(length_format)))
+    text = stream.read(length)
+    if length > MAX_NPY_HEADER or len(text) != length:
+        raise ValueError(f"an array header of {length} bytes, cut short or over {MAX_NPY_HEADER}")
+    shape, fortran, dtype = _npy_fields(_literal(text.decode("latin-1")))
+    return shape, fortran, dtype, stream.tell()
+
+
+def _literal(text: str) -> Any:
+    try:
+        return ast.literal_eval(text)
+    except (SyntaxError, MemoryError) as e:
+        raise ValueError(f"an array header is not a Python literal: {text[:80]!r}") from e
+
+
+def _npy_fields(fields: Any) -> tuple[tuple[int, ...], bool, np.dtype[Any]]:
+    if not isinstance(fields, dict) or set(fields) != {"descr", "fortran_order", "shape"}:
+        raise ValueError(f"an array header is not a .npy header: {str(fields)[:80]}")
+    descr, fortran, shape = fields["descr"], fields["fortran_order"], fields["shape"]
+    if not isinstance(descr, str) or descr not in DTYPES:
+        raise ValueError(f"arrays of dtype {str(descr)[:40]!r} are not accepted")
+    if not isinstance(fortran, bool):
+        raise ValueError(f"an array header's fortran_order is {str(fortran)[:40]}, not a bool")
+    if (not isinstance(shape, tuple) or len(shape) > MAX_DIMS
+            or not all(type(n) is int and 0 <= n <= MAX_FRAME for n in shape)):
+        raise ValueError(f"an array header's shape {str(shape)[:80]} is not a shape")
+    return shape, fortran, DTYPES[descr]
