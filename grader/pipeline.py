@@ -70,8 +70,9 @@ def _started(stack: contextlib.ExitStack, grading: Grading) -> Sandbox | None:
     try:
         return stack.enter_context(Sandbox())
     except Exception as e:  # without a sandbox no student code runs; the checks that need it say why
-        for task in grading.programs:
-            grading.faults.setdefault(task, _wrapped("the sandbox did not start", e))
+        for task, program in grading.programs.items():
+            if not program.fatal:
+                grading.faults.setdefault(task, _wrapped("starting the sandbox", e))
         return None
 
 
@@ -143,6 +144,9 @@ def _with_hints(message: str, ctx: Context) -> str:
 
 
 def _absent(config: CheckConfig, submission: Submission) -> CheckResult:
+    """No file for this task: skipped, or an error when a link was handed in instead of the file."""
+    if config.task in submission.unreadable:
+        return _result(config, "error", submission.unreadable[config.task])
     looked = ", ".join(submission.looked_at[:8]) or "no .py, .ipynb or .zip files"
     return _result(config, "skipped", f"no file defining {DEFINES[config.task]} was found (looked at: {looked})")
 
@@ -150,7 +154,8 @@ def _absent(config: CheckConfig, submission: Submission) -> CheckResult:
 def _private_folders(grading: Grading) -> tuple[Path, ...]:
     """What workers must not see: the rubric's folder, and the submission's neighbours."""
     rubric, submission = grading.rubric, grading.submission.path
-    return (rubric.path.resolve().parent, rubric.text.resolve().parent, submission.resolve().parent)
+    return (rubric.path.resolve().parent, rubric.text.resolve().parent, submission.resolve().parent,
+            submission.absolute().parent)  # both, when the tutor's path is a link
 
 
 def _file_names(submission: Submission) -> dict[str, str]:

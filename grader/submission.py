@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
+import stat
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Iterator
+from typing import BinaryIO, Iterator
 
 from grader.errors import UsageError
 
@@ -16,7 +19,10 @@ TASKS = {
     "task3": re.compile(r"^[ \t]*class[ \t]+_charLSTM\b", re.MULTILINE),
 }
 DEFINES = {"task2": "a function lossFun", "task3": "a class _charLSTM"}
+NAMED = {"task2": ("task2", "rnn"), "task3": ("task3", "lstm")}
+"""Words in a file's name that say which task it is meant to be (for a link that cannot be read)."""
 SOURCE_SUFFIXES = (".py", ".ipynb")
+LINKABLE_SUFFIXES = (*SOURCE_SUFFIXES, ".zip")
 SKIPPED_FOLDERS = {"__MACOSX", "__pycache__", ".git", ".ipynb_checkpoints", "site-packages", "venv",
                    ".venv", "node_modules"}
 MAX_FILE_BYTES = 2_000_000
@@ -50,23 +56,53 @@ class Submission:
     files: dict[str, TaskFile] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     looked_at: tuple[str, ...] = ()
+    unreadable: dict[str, str] = field(default_factory=dict)
+    """Task -> why its file was not read, for a task with no file found: a link was handed in."""
+
+
+@dataclass
+class _Walk:
+    """What finding the sources noticed besides them: notes, and the links left unopened."""
+
+    notes: list[str] = field(default_factory=list)
+    links: list[tuple[str, str]] = field(default_factory=list)
+    """(name in the submission, sentence saying it is a link) of each link named like a source."""
 
 
 def load_submission(path: Path | str) -> Submission:
-    """Find the task files of the submission at `path` (folder, .zip, .py or .ipynb)."""
+    """Find the task files of the submission at `path` (folder, .zip, .py or .ipynb).
+
+    Inside the submission a symbolic link is never opened or followed (`path` itself may be one).
+    """
     path = Path(path)
     if not path.exists():
         raise UsageError(f"{path}: no such file or folder")
-    notes: list[str] = []
-    candidates = list(_sources(path, notes))
+    walk = _Walk()
+    candidates = list(_sources(path, walk))
     files: dict[str, TaskFile] = {}
     for task, pattern in TASKS.items():
         matching = [c for c in candidates if pattern.search(c.text)]
         if matching:
-            chosen = _choose(task, matching, notes)
+            chosen = _choose(task, matching, walk.notes)
             files[task] = TaskFile(task, chosen.name, chosen.text, chosen.notes, chosen.cells)
     looked_at = tuple(c.name for c in candidates)
-    return Submission(path, files, tuple(notes), looked_at)
+    return Submission(path, files, tuple(walk.notes), looked_at, _unreadable(walk.links, files))
+
+
+def _unreadable(links: list[tuple[str, str]], files: dict[str, TaskFile]) -> dict[str, str]:
+    """Each task not found, with the links that may have been meant as its file."""
+    reasons: dict[str, list[str]] = {}
+    for name, sentence in links:
+        for task in _meant(name):
+            if task not in files:
+                reasons.setdefault(task, []).append(sentence)
+    return {task: "; ".join(sentences) for task, sentences in reasons.items()}
+
+
+def _meant(name: str) -> list[str]:
+    """The tasks a file's name says it is for; every task when it says none."""
+    said = [task for task, words in NAMED.items() if any(word in name.lower() for word in words)]
+    return said or list(TASKS)
 
 
 def _choose(task: str, matching: list[TaskFile], notes: list[str]) -> TaskFile:
@@ -88,58 +124,128 @@ def _compiles(text: str) -> bool:
     return True
 
 
-def _sources(path: Path, notes: list[str]) -> Iterator[TaskFile]:
-    if path.is_dir():
-        yield from _folder(path, notes)
+def _sources(path: Path, walk: _Walk) -> Iterator[TaskFile]:
+    real = path.resolve()  # the tutor's own path may be a link; nothing inside it is followed
+    if real.is_dir():
+        yield from _folder(real, walk)
     elif path.suffix.lower() == ".zip":
-        yield from _archive(path, path.name, notes)
+        yield from _archive(real, path.name, walk)
     elif path.suffix.lower() in SOURCE_SUFFIXES:
-        yield from _decoded(path.name, path.read_bytes(), notes)
+        yield from _file(real, path.name, walk)
     else:
-        notes.append(f"{path.name}: not a .py, .ipynb or .zip file; nothing to grade in it")
+        walk.notes.append(f"{path.name}: not a .py, .ipynb or .zip file; nothing to grade in it")
 
 
-def _folder(root: Path, notes: list[str]) -> Iterator[TaskFile]:
-    seen = 0
-    for p in sorted(root.rglob("*")):
-        parts = p.relative_to(root).parts
-        if any(part in SKIPPED_FOLDERS or part.startswith(".") for part in parts) or not p.is_file():
-            continue
-        seen += 1
-        if seen > MAX_FILES:
-            notes.append(f"more than {MAX_FILES} files in {root.name}; the rest were not read")
-            return
-        name = "/".join(parts)
-        if p.suffix.lower() == ".zip":
-            yield from _archive(p, name, notes)
-        elif p.suffix.lower() in SOURCE_SUFFIXES:
-            if p.stat().st_size > MAX_FILE_BYTES:
-                notes.append(f"{name}: larger than {MAX_FILE_BYTES // 1_000_000} MB; not read")
-                continue
-            yield from _decoded(name, p.read_bytes(), notes)
+def _folder(root: Path, walk: _Walk) -> Iterator[TaskFile]:
+    entries = _entries(root, walk)
+    if len(entries) > MAX_FILES:
+        walk.notes.append(f"more than {MAX_FILES} files in {root.name}; the rest were not read")
+    for parts in entries[:MAX_FILES]:
+        path, name = root.joinpath(*parts), "/".join(parts)
+        if path.suffix.lower() == ".zip":
+            yield from _archive(path, name, walk)
+        elif path.suffix.lower() in SOURCE_SUFFIXES:
+            yield from _file(path, name, walk)
 
 
-def _archive(path: Path, name: str, notes: list[str]) -> Iterator[TaskFile]:
-    """Source files inside a zip, read in memory: nothing is extracted to disk."""
+def _entries(root: Path, walk: _Walk) -> list[tuple[str, ...]]:
+    """The files under `root` (as path parts, sorted), never going through a symbolic link."""
+    found: list[tuple[str, ...]] = []
+    for folder, subfolders, names in os.walk(root, followlinks=False):
+        base = Path(folder).relative_to(root).parts
+        subfolders[:] = sorted(d for d in subfolders if _kept(d) and not _folder_link(root, (*base, d), walk))
+        found += [(*base, n) for n in names if _kept(n) and not _file_link(root, (*base, n), walk)]
+        if len(found) > MAX_FILES:
+            break
+    return sorted(found)
+
+
+def _kept(name: str) -> bool:
+    """Not a tool's folder (a virtualenv, git) nor a hidden file."""
+    return name not in SKIPPED_FOLDERS and not name.startswith(".")
+
+
+def _folder_link(root: Path, parts: tuple[str, ...], walk: _Walk) -> bool:
+    path = root.joinpath(*parts)
+    if not path.is_symlink():
+        return False
+    walk.notes.append(f"{'/'.join(parts)} is a symbolic link to a folder (to {_target(path)}); not followed")
+    return True
+
+
+def _file_link(root: Path, parts: tuple[str, ...], walk: _Walk) -> bool:
+    """Whether a file is a symbolic link; one named like a source is noted, never opened."""
+    path = root.joinpath(*parts)
+    if not path.is_symlink():
+        return False
+    if path.suffix.lower() in LINKABLE_SUFFIXES:
+        _noted_link("/".join(parts), _target(path), walk)
+    return True
+
+
+def _target(link: Path) -> str:
     try:
-        with zipfile.ZipFile(path) as z:
-            members = [m for m in z.infolist() if _wanted_member(m)]
-            for m in members[:MAX_FILES]:
-                if m.file_size > MAX_FILE_BYTES:
-                    notes.append(f"{name}:{m.filename}: larger than {MAX_FILE_BYTES // 1_000_000} MB;"
-                                 " not read")
-                    continue
-                data = z.read(m)
-                yield from _decoded(f"{name}:{m.filename}", data[:MAX_FILE_BYTES], notes)
+        return os.readlink(link)
+    except OSError as e:
+        return f"an unknown place: {e.strerror}"
+
+
+def _noted_link(name: str, target: str, walk: _Walk) -> None:
+    shown = " ".join(target.split())[:200]
+    sentence = f"{name} is a symbolic link (to {shown}); hand in the file itself, not a link"
+    walk.notes.append(sentence)
+    walk.links.append((name, sentence))
+
+
+def _file(path: Path, name: str, walk: _Walk) -> Iterator[TaskFile]:
+    try:
+        with _open_file(path) as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
+        walk.notes.append(f"{name}: {e.strerror or e}; not read")
+        return
+    if len(data) > MAX_FILE_BYTES:
+        walk.notes.append(f"{name}: larger than {MAX_FILE_BYTES // 1_000_000} MB; not read")
+        return
+    yield from _decoded(name, data, walk.notes)
+
+
+def _open_file(path: Path) -> BinaryIO:
+    """A regular file, opened without following a link nor waiting on a pipe."""
+    f = open(path, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NOFOLLOW | os.O_NONBLOCK))
+    if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+        f.close()
+        raise OSError(errno.EINVAL, "not a regular file")
+    return f
+
+
+def _archive(path: Path, name: str, walk: _Walk) -> Iterator[TaskFile]:
+    """Source files inside a zip, read in memory: nothing is extracted to disk, no link is read."""
+    try:
+        with _open_file(path) as stream, zipfile.ZipFile(stream) as z:
+            for m in [m for m in z.infolist() if _wanted_member(m)][:MAX_FILES]:
+                yield from _member(z, m, f"{name}:{m.filename}", walk)
     except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError) as e:
-        notes.append(f"{name}: cannot read the zip archive ({e})")
+        walk.notes.append(f"{name}: cannot read the zip archive ({e})")
 
 
 def _wanted_member(m: zipfile.ZipInfo) -> bool:
     parts = PurePosixPath(m.filename).parts
     if m.is_dir() or any(p in SKIPPED_FOLDERS or p.startswith(".") for p in parts):
         return False
-    return PurePosixPath(m.filename).suffix.lower() in SOURCE_SUFFIXES
+    return PurePosixPath(m.filename).suffix.lower() in LINKABLE_SUFFIXES
+
+
+def _member(z: zipfile.ZipFile, m: zipfile.ZipInfo, name: str, walk: _Walk) -> Iterator[TaskFile]:
+    """A member's source; a link (S_IFLNK in its Unix mode bits) is noted, its target never looked up."""
+    if stat.S_ISLNK(m.external_attr >> 16):
+        _noted_link(name, z.read(m)[:200].decode("utf-8", "replace"), walk)
+    elif PurePosixPath(m.filename).suffix.lower() not in SOURCE_SUFFIXES:
+        return  # a zip inside a zip is not opened
+    elif m.file_size > MAX_FILE_BYTES:
+        walk.notes.append(f"{name}: larger than {MAX_FILE_BYTES // 1_000_000} MB; not read")
+    else:
+        yield from _decoded(name, z.read(m)[:MAX_FILE_BYTES], walk.notes)
 
 
 def _decoded(name: str, data: bytes, notes: list[str]) -> Iterator[TaskFile]:

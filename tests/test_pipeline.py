@@ -13,7 +13,7 @@ from grader import cli, grade, pipeline
 from grader.checks import REGISTRY, load_all
 from grader.checks.context import Context
 from grader.errors import InternalError
-from grader.report import Report
+from grader.report import Report, render_json, render_text
 from grader.rubric import Rubric, load_rubric
 from grader.sandbox import Sandbox
 from grader.source import Program
@@ -144,9 +144,21 @@ def test_a_sandbox_that_cannot_start_errors_every_check_that_needs_it(
     (tmp_path / "rnn.py").write_bytes((SOLVED / "task2_min_char_rnn.py").read_bytes())
     assert cli.main(["check", str(tmp_path), "--rubric", str(cheap), "--format", "json"]) == 3
     checks = json.loads(capsys.readouterr().out)["checks"]
-    assert checks[0]["status"] == "error" and "the sandbox did not start" in checks[0]["message"]
+    assert checks[0]["status"] == "error" and "starting the sandbox failed" in checks[0]["message"]
     assert "Too many open files" in checks[0]["message"]
     assert [c["status"] for c in checks[1:]] == ["skipped", "skipped"]  # no task 3 file: nothing to run
+
+
+def test_a_crash_finding_the_files_errors_every_check(
+        monkeypatch: pytest.MonkeyPatch, cheap: Path, sandbox: Sandbox) -> None:
+    def lost(path: Path) -> None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(pipeline, "load_submission", lost)
+    report = grade(SOLVED, load_rubric(cheap), sandbox)
+    assert {c.status for c in report.checks} == {"error"} and report.internal_error
+    assert report.checks[0].message == ("internal error in the grader: InternalError: finding the task files "
+                                        "failed: RecursionError: maximum recursion depth exceeded")
 
 
 def test_a_fork_server_gone_midway_errors_the_checks_and_keeps_the_report(cheap: Path) -> None:
@@ -168,3 +180,30 @@ def test_a_grader_bug_outside_any_check_exits_3_with_the_traceback(
     assert cli.main(["check", str(SOLVED)]) == 3
     out, err = capsys.readouterr()
     assert out == "" and "Traceback" in err and "AttributeError" in err
+
+
+def test_a_submission_of_links_to_the_reference_gets_0_and_every_check_names_the_link(
+        capsys: pytest.CaptureFixture[str], cheap: Path, tmp_path: Path) -> None:
+    for name in ("task2_min_char_rnn.py", "task3_min_char_lstm.py"):
+        (tmp_path / name).symlink_to(ROOT / "reference" / name)
+    assert cli.main(["check", str(tmp_path), "--rubric", str(cheap), "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["score"] == 0 and report["files"] == {} and not report["internal_error"]
+    for c in report["checks"]:
+        name = "task2_min_char_rnn.py" if c["task"] == "task2" else "task3_min_char_lstm.py"
+        assert c["status"] == "error" and c["message"] == (
+            f"{name} is a symbolic link (to {ROOT / 'reference' / name}); hand in the file itself, not a link")
+
+
+def test_a_linked_secret_never_reaches_the_report(cheap: Path, tmp_path: Path, sandbox: Sandbox) -> None:
+    secret = tmp_path / "outside"
+    secret.mkdir()
+    (secret / "answers.py").write_text("def lossFun(i, t, h):\n    return 'TOP-SECRET-ANSWER-4660'\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "rnn.py").symlink_to(secret / "answers.py")
+    (tmp_path / "sub" / "more").symlink_to(secret, target_is_directory=True)
+    (tmp_path / "sub" / "task3_min_char_lstm.py").write_bytes((SOLVED / "task3_min_char_lstm.py").read_bytes())
+    report = grade(tmp_path / "sub", load_rubric(cheap), sandbox)
+    assert "TOP-SECRET" not in render_json(report) and "TOP-SECRET" not in render_text(report)
+    assert [c.status for c in report.checks] == ["error", "passed", "passed"]
+    assert report.checks[0].message.startswith("rnn.py is a symbolic link (to ")
