@@ -76,3 +76,14 @@ def test_an_internal_error_exits_3(monkeypatch: pytest.MonkeyPatch, capsys: pyte
     monkeypatch.setattr(cli, "grade", broken)
     assert cli.main(["check", str(FIXTURES / "solved")]) == 3
     assert "internal error: the fork server did not start" in capsys.readouterr().err
+
+
+def test_a_grader_bug_outside_any_check_exits_3_with_the_traceback(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    def broken(*args: object) -> None:
+        raise AttributeError("'NoneType' object has no attribute 'checks'")
+
+    monkeypatch.setattr(cli, "grade", broken)
+    assert cli.main(["check", str(FIXTURES / "solved")]) == 3
+    out, err = capsys.readouterr()
+    assert out == "" and "Traceback" in err and "AttributeError" in err

@@ -14,7 +14,7 @@ from grader.checks import REGISTRY, load_all
 from grader.checks.context import Context
 from grader.errors import InternalError
 from grader.report import Report, render_json, render_text
-from grader.rubric import Rubric, load_rubric
+from grader.rubric import load_rubric
 from grader.sandbox import Sandbox
 from grader.source import Program
 from grader.submission import TaskFile
@@ -169,17 +169,6 @@ def test_a_fork_server_gone_midway_errors_the_checks_and_keeps_the_report(cheap:
     report = grade(SOLVED, load_rubric(cheap), Gone())  # type: ignore[arg-type]
     assert {c.status for c in report.checks} == {"error"} and report.internal_error
     assert all("the fork server is gone" in c.message for c in report.checks)
-
-
-def test_a_grader_bug_outside_any_check_exits_3_with_the_traceback(
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], rubric: Rubric) -> None:
-    def broken(*args: object) -> None:
-        raise AttributeError("'NoneType' object has no attribute 'checks'")
-
-    monkeypatch.setattr(cli, "grade", broken)
-    assert cli.main(["check", str(SOLVED)]) == 3
-    out, err = capsys.readouterr()
-    assert out == "" and "Traceback" in err and "AttributeError" in err
 
 
 def test_a_submission_of_links_to_the_reference_gets_0_and_every_check_names_the_link(
