@@ -1,27 +1,28 @@
-"""The LSTM recurrence in NumPy, in any gate order: what the grader compares students with."""
+"""The LSTM recurrence in NumPy (or PyTorch), in any gate order: what the grader compares students with."""
 import numpy as np
 
 GATES = "ifgo"  # PyTorch's order of the four gate blocks
 
 
-def sigmoid(a):
-    return 1.0 / (1.0 + np.exp(-a))
+def sigmoid(a, lib=np):
+    return 1.0 / (1.0 + lib.exp(-a))
 
 
-def forward(x, h, c, Wx, Wh, b, order=GATES):
+def forward(x, h, c, Wx, Wh, b, order=GATES, lib=np):
     """Run an LSTM over x (T, n) from (h, c) (h,); Wx (4h, n), Wh (4h, h), b (4h,) hold the
-    gate blocks in `order`. Returns the hidden states (T, h) and the last c (h,)."""
+    gate blocks in `order`. Returns the hidden states (T, h) and the last c (h,).
+    `lib` is numpy, or torch to differentiate through it."""
     size = h.shape[0]
     states = []
     for x_t in x:
         a = Wx @ x_t + Wh @ h + b  # (4h,)
         block = {gate: a[k * size:(k + 1) * size] for k, gate in enumerate(order)}
-        i, f, o = sigmoid(block["i"]), sigmoid(block["f"]), sigmoid(block["o"])  # (h,) each
-        g = np.tanh(block["g"])  # (h,)
+        i, f, o = sigmoid(block["i"], lib), sigmoid(block["f"], lib), sigmoid(block["o"], lib)  # (h,) each
+        g = lib.tanh(block["g"])  # (h,)
         c = f * c + i * g  # (h,)
-        h = o * np.tanh(c)  # (h,)
+        h = o * lib.tanh(c)  # (h,)
         states.append(h)
-    return np.array(states), c
+    return lib.stack(states), c
 
 
 def weight_count(n, h, biases=2):

@@ -80,3 +80,37 @@ def test_carry_over_keeps_values_and_drops_the_graph() -> None:
     hprev, cprev = reference("lstm").carry_over((h, c))
     assert torch.equal(hprev, h) and torch.equal(cprev, c)
     assert hprev.grad_fn is None and not hprev.requires_grad and not cprev.requires_grad
+
+
+@given(n=st.integers(2, 6), h=st.integers(1, 6), steps=st.integers(1, 5), seed=st.integers(0, 2**16),
+       scale=st.sampled_from([0.5, 3.0]))
+def test_rnn_gradients_are_torch_autograds_clipped_to_five(n: int, h: int, steps: int, seed: int,
+                                                           scale: float) -> None:
+    rng = np.random.default_rng(seed)
+    shapes = {"Wxh": (h, n), "Whh": (h, h), "Why": (n, h), "bh": (h, 1), "by": (n, 1)}
+    params = {k: rng.normal(0, scale, s) for k, s in shapes.items()}
+    inputs, targets = rng.integers(0, n, steps).tolist(), rng.integers(0, n, steps).tolist()
+    hprev = rng.normal(size=(h, 1))
+    loss, grads, _ = reference("rnn").loss_and_gradients(inputs, targets, hprev, *params.values())
+    leaves = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
+    state, total = torch.tensor(hprev), torch.zeros((), dtype=torch.float64)
+    for i, t in zip(inputs, targets):
+        state = torch.tanh(leaves["Wxh"][:, i:i + 1] + leaves["Whh"] @ state + leaves["bh"])
+        scores = (leaves["Why"] @ state + leaves["by"])[:, 0]
+        total = total - torch.log_softmax(scores, 0)[t]
+    total.backward()
+    assert loss == pytest.approx(total.item(), rel=1e-10)
+    for k, leaf in leaves.items():
+        assert leaf.grad is not None
+        np.testing.assert_allclose(grads[f"d{k}"], leaf.grad.clamp(-5, 5).numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_the_lstm_recurrence_runs_the_same_in_torch() -> None:
+    rng = np.random.default_rng(3)
+    n, h = 3, 2
+    arrays = [rng.normal(size=(4, n)), rng.normal(size=h), rng.normal(size=h), rng.normal(size=(4 * h, n)),
+              rng.normal(size=(4 * h, h)), rng.normal(size=4 * h)]
+    states, c = reference("lstm_cell").forward(*arrays, order="fogi")
+    t_states, t_c = reference("lstm_cell").forward(*map(torch.tensor, arrays), order="fogi", lib=torch)
+    np.testing.assert_allclose(states, t_states.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(c, t_c.numpy(), rtol=1e-12)
