@@ -1,13 +1,15 @@
-"""Reading a student's weights as an LSTM: every layout and gate order the lab allows."""
+"""The LSTM checks' judgement: forward in every gate order, and the reference's gradients."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, strategies as st
 
-from grader.checks.lstm import GATE_ORDERS, LstmCase, _layouts, _same_as_an_lstm
+from grader.checks.lstm import GATE_ORDERS, LstmCase, _reference_gradients, _same_as_an_lstm
 from grader.checks.context import reference
+from grader.checks.lstm_layout import readings
 from grader.errors import Mismatch
 
 
@@ -56,23 +58,26 @@ def test_a_wrong_gate_function_matches_no_gate_order() -> None:
         _same_as_an_lstm(stacked_model(Wx, Wh, b, Wy, by, False), case, got, rtol=1e-6, atol=1e-9)
 
 
-def test_per_gate_linears_stack_in_definition_order_with_their_biases() -> None:
+@given(seed=st.integers(0, 2**16), steps=st.integers(1, 4))
+def test_reference_gradients_are_torch_lstms_for_each_student_parameter(seed: int, steps: int) -> None:
+    """The grader's gradients, mapped back to nn.LSTM's own parameters, equal autograd through nn.LSTM."""
     n, h = 3, 2
-    rng = np.random.default_rng(1)
-    gates = {g: (rng.normal(size=(h, n + h)), rng.normal(size=h)) for g in "ogif"}
-    modules, params = [module("", "_charLSTM", [])], {}
-    for g, (w, bias) in gates.items():
-        modules.append(module(f"W_{g}", "Linear", [f"W_{g}.weight", f"W_{g}.bias"], in_features=n + h, out_features=h))
-        params.update({f"W_{g}.weight": w, f"W_{g}.bias": bias})
-    modules.append(module("fc", "Linear", ["fc.weight", "fc.bias"], in_features=h, out_features=n))
-    params.update({"fc.weight": rng.normal(size=(n, h)), "fc.bias": rng.normal(size=n)})
-    layouts = _layouts({"modules": modules, "parameters": params}, n, h)
-    assert len(layouts) == 2  # cat((x, h)) and cat((h, x))
-    np.testing.assert_array_equal(layouts[0]["b"], np.concatenate([gates[g][1] for g in "ogif"]))
-    np.testing.assert_array_equal(layouts[0]["Wx"], np.vstack([gates[g][0][:, :n] for g in "ogif"]))
-
-
-def test_two_layers_are_not_read_as_one() -> None:
-    built = {"modules": [module("lstm", "LSTM", ["lstm.weight_ih_l0"], num_layers=2)],
-             "parameters": {"lstm.weight_ih_l0": np.zeros((8, 3))}}
-    assert _layouts(built, 3, 2) == []
+    torch.manual_seed(seed)
+    model = reference("lstm").CharLSTM(n, h).double()
+    built = {"modules": [module("", "CharLSTM", []), module("lstm", "LSTM", [k for k, _ in model.lstm.named_parameters(
+        prefix="lstm")], num_layers=1), module("linear", "Linear", ["linear.weight", "linear.bias"], in_features=h,
+                                                out_features=n)],
+             "parameters": {k: v.detach().numpy().copy() for k, v in model.named_parameters()}}
+    rng = np.random.default_rng(seed)
+    case = LstmCase(n, h, tuple(rng.integers(0, n, steps).tolist()), rng.normal(size=h), rng.normal(size=h), seed)
+    weights = {"w_output": rng.normal(size=(steps, n)), "w_h": rng.normal(size=h), "w_c": rng.normal(size=h)}
+    reading = readings(built, n, h)[0]
+    ours = _reference_gradients(reading, "ifgo", built["parameters"], case, weights)
+    output, (h_last, c_last) = model(torch.tensor(case.onehot()), torch.tensor(case.h0).view(1, 1, h),
+                                     torch.tensor(case.c0).view(1, 1, h), steps)
+    value = ((torch.tensor(weights["w_output"]) * output).sum() + (torch.tensor(weights["w_h"]) * h_last.view(-1)).sum()
+             + (torch.tensor(weights["w_c"]) * c_last.view(-1)).sum())
+    value.backward()
+    for name, p in model.named_parameters():
+        assert p.grad is not None
+        np.testing.assert_allclose(ours[name], p.grad.numpy(), rtol=1e-10, atol=1e-12)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Callable
 
@@ -9,8 +10,10 @@ import pytest
 import yaml
 
 from conftest import FIXTURES
+from grader import grade
 from grader.report import Report
 from grader.rubric import Rubric
+from grader.sandbox import Sandbox
 
 CASES = sorted(p.name for p in FIXTURES.iterdir() if (p / "expected.yaml").is_file())
 LSTM_CHECKS = ["lstm.init", "lstm.forward", "lstm.gradcheck", "lstm.criterion", "lstm.state_carry",
@@ -67,3 +70,24 @@ def test_exiting_or_lying_model_changes_only_the_affected_checks(
     solved, got = statuses(graded("solved")), statuses(graded(case))
     assert {k for k in got if got[k] != solved[k]} == affected
     assert all(got[k] == "error" for k in affected)
+
+
+FORGERS = [c for c in CASES if c.startswith("forger_")]
+FORGERY = re.compile(r"\n# --- forgery begins.*?# --- forgery ends ---\n", re.DOTALL)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", FORGERS)
+def test_replacing_the_workers_own_functions_earns_no_mark(case: str, rubric: Rubric, sandbox: Sandbox,
+                                                           graded: Callable[[str], Report], tmp_path: Path) -> None:
+    """The same wrong code, graded with and without a block that patches the worker at import."""
+    honest = tmp_path / case
+    honest.mkdir()
+    for f in (FIXTURES / case).glob("*.py"):
+        source, forgeries = FORGERY.subn("\n", f.read_text())
+        assert forgeries == 1, f"{f.name} should hold one forgery block"
+        (honest / f.name).write_text(source)
+    forged, plain = graded(case), grade(honest, rubric, sandbox)
+    gained = [c.id for c, p in zip(forged.checks, plain.checks, strict=True) if c.score > p.score]
+    assert not gained, f"the forgery earned {gained}"
+    assert [c.message for c in forged.checks] != [c.message for c in plain.checks], "the forgery had no effect"

@@ -10,13 +10,12 @@ from hypothesis import strategies as st
 
 from grader.checks import Param, check
 from grader.checks.context import Context, reference
-from grader.compare import centred_differences, check_close, check_gradient, check_training
+from grader.checks.text import course_text
+from grader.compare import centred_differences, check_close, check_fall, check_shape, index_text
 from grader.errors import Mismatch
 from grader.examples import explained
 
 PARAMETERS = ("Wxh", "Whh", "Why", "bh", "by")
-HIDDEN_PARAMETERS = ("Wxh", "Whh", "bh")
-CLIP = 5.0
 
 
 @dataclass(frozen=True)
@@ -80,77 +79,144 @@ def forward(ctx: Context) -> str:
     return f"loss and last hidden state correct on {ctx.param('examples')} random sequences"
 
 
-@check("rnn.gradcheck", task="task2",
-       params={"examples": Param(8, 1), "epsilon": Param(1e-5, 1e-12, 1.0),
-               "rtol": Param(1e-5), "atol": Param(1e-7)})
+@check("rnn.gradcheck", task="task2", params={"examples": Param(8, 1), "rtol": Param(1e-6), "atol": Param(1e-8)})
 def gradcheck(ctx: Context) -> str:
-    """lossFun's gradients equal centred finite differences of its own loss (float64)."""
-    worker = ctx.worker()
-    epsilon, rtol, atol = ctx.param("epsilon"), ctx.param("rtol"), ctx.param("atol")
+    """lossFun's gradients equal the lab's RNN's gradients for the same weights and inputs."""
+    worker, ref = ctx.worker(), reference("rnn")
+    rtol, atol = ctx.param("rtol"), ctx.param("atol")
 
     def probe(case: RnnCase) -> None:
         with explained(case.describe()):
             got = worker.call("rnn.loss", **case.request())
-            nudges = [(p, i, s * epsilon) for p in PARAMETERS for i in range(case.params[p].size)
-                      for s in (1, -1)]
-            values = worker.call("rnn.perturbed", nudges=nudges, want="loss", **case.request())["values"]
-            numeric = centred_differences(values[0::2], values[1::2], epsilon)
-            start = 0
+            _, expected, _ = ref.loss_and_gradients(list(case.inputs), list(case.targets), case.hprev,
+                                                    *(case.params[p] for p in PARAMETERS))
             for p in PARAMETERS:
-                size = case.params[p].size
-                analytic = got["grads"][f"d{p}"]
-                clipped = np.abs(analytic) >= CLIP - 1e-12  # the course clips gradients to [-5, 5]
-                check_gradient(f"d{p}", analytic, numeric[start:start + size].reshape(case.params[p].shape),
-                               rtol, atol, skip=clipped, source="lossFun")
-                start += size
+                check_close(f"the gradient d{p}", got["grads"][f"d{p}"], expected[f"d{p}"], rtol, atol)
 
     ctx.search(rnn_cases(max_n=5, max_h=5, max_steps=4), probe)
-    return (f"gradients agree with finite differences of the loss on {ctx.param('examples')} "
+    return (f"the gradients lossFun returns equal the lab's RNN's on {ctx.param('examples')} "
             "random sequences")
 
 
-@check("rnn.weights", task="task2", params={"examples": Param(12, 1)})
+@check("rnn.weights", task="task2", params={"examples": Param(12, 1), "epsilon": Param(1e-5, 1e-9, 1e-2)})
 def weights(ctx: Context) -> str:
-    """The hidden state depends on exactly the h(n+h+1) weights of Wxh, Whh and bh."""
-    worker, ref = ctx.worker(), reference("rnn")
+    """Every one of the h(n+h+1) weights of Wxh, Whh and bh enters the hidden state in its place."""
+    worker = ctx.worker()
 
     def probe(case: RnnCase) -> None:
         with explained(case.describe()):
-            used = _weights_used(worker, case)
-            expected = ref.weight_count(case.n, case.h)
-            found = sum(used[p] for p in PARAMETERS)
-            right = all(used[p] == case.params[p].size for p in HIDDEN_PARAMETERS)
-            if found != expected or not right:
-                counts = ", ".join(f"{p} {used[p]}/{case.params[p].size}" for p in PARAMETERS)
-                raise Mismatch(f"the hidden state depends on {found} weights, expected "
-                               f"h(n+h+1) = {case.h}*({case.n}+{case.h}+1) = {expected}, all of Wxh, "
-                               f"Whh and bh and none of Why and by; it depends on {counts}")
+            dependence = [_dependence(worker, case, c, ctx.param("epsilon")) for c in range(case.n)]
+            for c, d in enumerate(dependence):
+                _in_place(d, case, c)
+            _every_unit_moves(dependence, case)
 
-    ctx.search(rnn_cases(max_n=5, max_h=5, every_character=True), probe)
-    return "the hidden state depends on exactly the h(n+h+1) weights of Wxh, Whh and bh"
+    ctx.search(rnn_cases(max_n=5, max_h=5, max_steps=1), probe)
+    return "the hidden state depends on exactly the h(n+h+1) weights of Wxh, Whh and bh, each in its place"
 
 
-def _weights_used(worker: Any, case: RnnCase, points: int = 3, delta: float = 1e-2) -> dict[str, int]:
-    """How many entries of each parameter change the last hidden state, at any of a few points."""
-    rng = np.random.default_rng(len(case.inputs) * 7919 + case.h)
-    used = {p: np.zeros(case.params[p].size, dtype=bool) for p in PARAMETERS}
-    for k in range(points):
-        params = case.params if k == 0 else _parameters(rng, case.n, case.h, 0.5)
-        nudges = [("Wxh", 0, 0.0)] + [(p, i, delta) for p in PARAMETERS for i in range(params[p].size)]
-        request = {**case.request(), "params": params}
-        states = worker.call("rnn.perturbed", nudges=nudges, want="h", **request)["values"]
-        moved = np.abs(states[1:] - states[0]).max(axis=1) > 1e-12 * (1 + np.abs(states[0]).max())
-        start = 0
-        for p in PARAMETERS:
-            used[p] |= moved[start:start + params[p].size]
-            start += params[p].size
-    return {p: int(u.sum()) for p, u in used.items()}
+@dataclass(frozen=True)
+class Dependence:
+    """How the hidden state after one character moves when each weight is nudged (centred
+    differences of lossFun's answers), beside how the lab's pre-activation moves."""
+
+    nudged: list[tuple[str, int]]
+    moved: np.ndarray
+    """(weights, h): change of the student's hidden state per unit of each nudge."""
+    expected: np.ndarray
+    """(weights, h): change of Wxh x + Whh hprev + bh per unit of each nudge (the lab's line)."""
+
+
+def _dependence(worker: Any, case: RnnCase, char: int, epsilon: float) -> Dependence:
+    nudged = [(p, i) for p in PARAMETERS for i in range(case.params[p].size)]
+    nudges = [(p, i, s * epsilon) for p, i in nudged for s in (1, -1)]
+    request = {**case.request(), "inputs": [char], "targets": [0]}
+    states = worker.call("rnn.perturbed", nudges=nudges, want="h", **request)["values"]
+    if states.ndim != 2 or states.shape[1] != case.h:
+        raise Mismatch(f"lossFun's last hidden state has {states.shape[-1] if states.ndim else 0} entries, "
+                       f"expected h={case.h}")
+    moved = centred_differences(states[0::2], states[1::2], epsilon)
+    expected = np.zeros_like(moved)
+    for k, (p, i) in enumerate(nudged):
+        row, col = np.unravel_index(i, case.params[p].shape)
+        if p == "Wxh" and col == char or p == "bh":
+            expected[k, row] = 1.0
+        elif p == "Whh":
+            expected[k, row] = case.hprev[col, 0]
+    return Dependence(nudged, moved, expected)
+
+
+def _in_place(d: Dependence, case: RnnCase, char: int, tolerance: float = 1e-4) -> None:
+    """Each unit's change is one slope (the activation's) times the lab's pre-activation change."""
+    for unit in range(case.h):
+        a, m = d.expected[:, unit], d.moved[:, unit]
+        slope = float(a @ m / (a @ a)) if a @ a else 0.0
+        error = np.abs(m - slope * a)
+        if error.max() > tolerance * (np.abs(m).max() + np.abs(slope * a).max() + 1e-12):
+            k = int(np.argmax(error))
+            raise Mismatch(_misplaced(d, k, unit, slope, case, char))
+
+
+def _misplaced(d: Dependence, k: int, unit: int, slope: float, case: RnnCase, char: int) -> str:
+    p, i = d.nudged[k]
+    where = f"{p}{index_text(tuple(int(j) for j in np.unravel_index(i, case.params[p].shape)))}"
+    if d.expected[k, unit] == 0:
+        what = (f"the hidden state's unit {unit} depends on {where}, which the lab's line does not use "
+                f"for unit {unit} after the character {char}")
+    elif d.moved[k, unit] == 0:
+        what = f"the hidden state does not depend on {where}, which the lab's line uses"
+    else:
+        what = f"{where} enters the hidden state's unit {unit} with a different weight from the lab's line"
+    return f"{what}; {_counts(d, case)}"
+
+
+def _counts(d: Dependence, case: RnnCase) -> str:
+    used = {p: 0 for p in PARAMETERS}
+    for (p, _), row in zip(d.nudged, d.moved, strict=True):
+        used[p] += bool(np.any(np.abs(row) > 1e-9))
+    counts = ", ".join(f"{p} {used[p]}/{case.params[p].size}" for p in PARAMETERS)
+    return (f"after one character it depends on {counts} weights (the lab's line: h(n+h+1) = "
+            f"{case.h}*({case.n}+{case.h}+1) = {reference('rnn').weight_count(case.n, case.h)} weights, "
+            "all of Wxh, Whh and bh over the characters, none of Why and by)")
+
+
+def _every_unit_moves(dependence: list[Dependence], case: RnnCase) -> None:
+    for unit in range(case.h):
+        if all(np.allclose(d.moved[:, unit], 0.0, atol=1e-12) for d in dependence):
+            raise Mismatch(f"the hidden state's unit {unit} depends on no weight at all; "
+                           f"{_counts(dependence[0], case)}")
 
 
 @check("rnn.loss_decrease", task="task2",
-       params={"iterations": Param(300, 20), "margin": Param(0.15, 0.0, 1.0)})
+       params={"iterations": Param(300, 20), "margin": Param(0.10, 0.0, 1.0), "characters": Param(1000, 50)})
 def loss_decrease(ctx: Context) -> str:
-    """A bounded run of the student's own training loop lowers the loss by the rubric's margin."""
-    iterations, margin = ctx.param("iterations"), ctx.param("margin")
-    run = ctx.worker().call("train", iterations=iterations, record=["loss"], calls=["lossFun"])
-    return check_training(run["record"]["loss"], iterations, margin, "the loss")
+    """The weights the student's training loop reaches predict the course text better than its start."""
+    worker, ref = ctx.worker(), reference("rnn")
+    found = worker.call("names", names=["chars", "hidden_size"])
+    text = course_text(ctx, found["chars"])
+    h = int(found["hidden_size"])
+    if not 1 <= h <= 4096:
+        raise Mismatch(f"hidden_size is {h}; expected a number of hidden units from 1 to 4096")
+    n = len(found["chars"])
+    start = _parameters(np.random.default_rng(ctx.rubric.seed), n, h, 0.01)
+    run = worker.call("train", iterations=ctx.param("iterations"), set=start, final=list(PARAMETERS),
+                      calls=["lossFun"])
+    reached = run["final"]
+    for p in PARAMETERS:
+        check_shape(f"{p} after training", reached[p], start[p].shape)
+
+    def loss(params: dict[str, np.ndarray]) -> float:
+        return _text_loss(ref, text.indices(ctx.param("characters")), params)
+
+    return check_fall(loss(start), loss(reached), ctx.param("margin"), run["iterations"],
+                      ctx.param("iterations"), text.describe(ctx.param("characters")))
+
+
+def _text_loss(ref: Any, indices: np.ndarray, params: dict[str, np.ndarray], seq_length: int = 25) -> float:
+    """The lab's RNN's cross-entropy per character on a text, in sequences, carrying the state."""
+    h = np.zeros((params["Whh"].shape[0], 1))
+    total = 0.0
+    for p in range(0, len(indices) - 1, seq_length):
+        chunk = indices[p:p + seq_length + 1]
+        loss, h = ref.forward(chunk[:-1].tolist(), chunk[1:].tolist(), h, *(params[k] for k in PARAMETERS))
+        total += loss
+    return total / (len(indices) - 1)

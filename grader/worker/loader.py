@@ -88,21 +88,30 @@ def load(module: Module, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def train(module: Module, request: dict[str, Any]) -> dict[str, Any]:
-    """Run up to `iterations` iterations of the training loop, recording scalar globals."""
+    """Set the globals in request["set"], run up to `iterations` iterations of the training loop,
+    and return the globals named in request["final"] as they are after the last one."""
     if module.loop is None:
         raise NotRunnable(f"no training loop (a top-level while or for loop calling "
-                        f"{' or '.join(sorted(request['calls']))}) found in {module.display}")
+                          f"{' or '.join(sorted(request['calls']))}) found in {module.display}")
+    module.namespace.update({name: np.array(value, dtype=np.float64) for name, value in request["set"].items()})
     step = step_function(module)
-    names = list(request["record"])
-    record: dict[str, list[float]] = {name: [] for name in names}
     done = 0
     for _ in range(int(request["iterations"])):
         if not step():
             break
         done += 1
-        for name in names:
-            record[name].append(scalar(module.namespace.get(name), name))
-    return {"iterations": done, "record": {k: np.asarray(v, dtype=np.float64) for k, v in record.items()}}
+    return {"iterations": done, "final": {name: array(module.namespace.get(name), name) for name in request["final"]}}
+
+
+def names(module: Module, request: dict[str, Any]) -> dict[str, Any]:
+    """The values of some of the task's globals: numbers and arrays, or lists of strings (chars)."""
+    return {name: _plain(module.namespace.get(name), name) for name in request["names"]}
+
+
+def _plain(value: Any, name: str) -> Any:
+    if isinstance(value, str) or isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+        return [str(v) for v in value]
+    return array(value, name)
 
 
 def scalar(value: Any, name: str) -> float:
@@ -261,4 +270,4 @@ def _builtins() -> dict[str, Any]:
     return names
 
 
-OPERATIONS = {"load": load, "train": train}
+OPERATIONS = {"load": load, "train": train, "names": names}

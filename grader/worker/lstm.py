@@ -21,12 +21,7 @@ def build(module: Module, request: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(model, torch.nn.Module):
         raise BadAnswer(f"_charLSTM() should be a torch.nn.Module, got {type(model).__name__}")
     module.objects.update(model=model, n=int(request["n"]), h=int(request["h"]))
-    modules = [{"name": name, "type": type(m).__name__,
-                "attributes": {a: getattr(m, a) for a in ATTRIBUTES if isinstance(getattr(m, a, None), (int, bool))},
-                "parameters": [f"{name}.{p}" if name else p for p, _ in m.named_parameters(recurse=False)]}
-               for name, m in model.named_modules()]
-    parameters = {name: p.detach().double().numpy().copy() for name, p in model.named_parameters()}
-    return {"modules": modules, "parameters": parameters}
+    return _structure(model)
 
 
 def forward(module: Module, request: dict[str, Any]) -> dict[str, Any]:
@@ -43,33 +38,24 @@ def forward(module: Module, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def gradients(module: Module, request: dict[str, Any]) -> dict[str, Any]:
-    """Gradients of a weighted sum of the outputs, in a float64 copy of the model."""
+    """In a float64 copy of the model: forward's values, and autograd's gradients of a weighted
+    sum of them with respect to every parameter."""
     model = copy.deepcopy(module.objects["model"]).double()
-    module.objects["model64"] = model
-    inputs = _inputs(module, request, requires_grad=True)
-    value = _projection(module, model, inputs, request)
-    value.backward()
-    found = {**{k: t.grad for k, t in inputs.items()}, **dict(_grads(model))}
-    return {"value": float(value.item()),
-            "gradients": {k: g.detach().numpy().copy() for k, g in found.items() if g is not None},
-            "missing": [k for k, g in found.items() if g is None],
-            "shapes": {k: list(t.shape) for k, t in [*inputs.items(), *model.named_parameters()]}}
-
-
-def nudged(module: Module, request: dict[str, Any]) -> dict[str, Any]:
-    """The projected value after nudging one entry of an input or a parameter, for each nudge."""
-    model = module.objects["model64"]
-    inputs = _inputs(module, request, requires_grad=False)
-    tensors = {**inputs, **dict(model.named_parameters())}
-    values = []
-    with torch.no_grad():
-        for name, index, delta in request["nudges"]:
-            flat = tensors[name].view(-1)
-            kept = flat[int(index)].item()
-            flat[int(index)] = kept + float(delta)
-            values.append(float(_projection(module, model, inputs, request).item()))
-            flat[int(index)] = kept
-    return {"values": np.asarray(values)}
+    _sizes(module, module.objects["n"], module.objects["h"])
+    h = module.objects["h"]
+    x = torch.tensor(request["input"], dtype=torch.float64)
+    h0 = torch.tensor(request["h0"], dtype=torch.float64).view(1, 1, h)
+    c0 = torch.tensor(request["c0"], dtype=torch.float64).view(1, 1, h)
+    output, hc = _unpack(model(x, h0, c0, x.shape[0]))
+    weights = [torch.tensor(request[k], dtype=torch.float64) for k in ("w_output", "w_h", "w_c")]
+    value = sum(((w * t.reshape(w.shape)).sum() for w, t in zip(weights, (output, hc[0], hc[1]), strict=True)),
+                torch.zeros((), dtype=torch.float64))
+    if value.requires_grad:
+        value.backward()
+    grads = {name: p.grad for name, p in model.named_parameters()}
+    return {"output": array(_plain(output), "output"), "h": array(_plain(hc[0]), "hc[0]"),
+            "c": array(_plain(hc[1]), "hc[1]"),
+            "gradients": {k: g.detach().numpy().copy() for k, g in grads.items() if g is not None}}
 
 
 def criterion(module: Module, request: dict[str, Any]) -> dict[str, Any]:
@@ -80,39 +66,67 @@ def criterion(module: Module, request: dict[str, Any]) -> dict[str, Any]:
     return {"value": scalar(_plain(loss(scores, targets)), "criterion(scores, targets)")}
 
 
-def train(module: Module, request: dict[str, Any]) -> dict[str, Any]:
-    """Run the student's loop; after each iteration record what the checks ask for.
+def describe(module: Module, request: dict[str, Any]) -> dict[str, Any]:
+    """The script's own model charLSTM: its modules and parameters."""
+    return _structure(_script_model(module))
 
-    "state": the (h, c) the iteration's last forward returned, and the hprev and cprev it
-    carried over; "scores": its output and targets.
+
+def train(module: Module, request: dict[str, Any]) -> dict[str, Any]:
+    """Give charLSTM the grader's starting parameters, run the student's loop, and report raw values.
+
+    want "state": for each iteration, what its last forward call was given (its tensor
+    arguments and the parameters at that moment), what it returned, and the hprev and cprev
+    carried over. want "final": the parameters after the last iteration.
     """
+    model = _script_model(module)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name in request["parameters"]:
+                p.copy_(torch.as_tensor(request["parameters"][name], dtype=p.dtype).reshape(p.shape))
+    watch = "state" in request["want"]
+    calls: list[dict[str, Any]] = []
+    hooks = [model.register_forward_pre_hook(lambda m, args: calls.append(_given(m, args))),
+             model.register_forward_hook(lambda m, args, out: calls[-1].update(returned=_snapshot(out)))] if watch else []
+    step, records, done = step_function(module), [], 0
+    try:
+        for _ in range(int(request["iterations"])):
+            calls.clear()
+            if not step():
+                break
+            done += 1
+            if watch:
+                ns = module.namespace
+                records.append({**(calls[-1] if calls else {}),
+                                "carried": [_state(ns.get("hprev")), _state(ns.get("cprev"))]})
+    finally:
+        for hook in hooks:
+            hook.remove()
+    final = {name: p.detach().double().numpy().copy() for name, p in model.named_parameters()}
+    return {"iterations": done, "records": records, "final": final if "final" in request["want"] else {}}
+
+
+def _script_model(module: Module) -> torch.nn.Module:
     model = module.namespace.get("charLSTM")
     if not isinstance(model, torch.nn.Module):
         raise NotRunnable("charLSTM (the model the training loop uses) is not a torch.nn.Module here")
-    returned: list[Any] = []
-    hook = model.register_forward_hook(lambda m, args, out: returned.append(_snapshot(out)))
-    step, records = step_function(module), []
-    try:
-        for _ in range(int(request["iterations"])):
-            returned.clear()
-            if not step():
-                break
-            records.append(_record(module, request["want"], returned[-1] if returned else None))
-    finally:
-        hook.remove()
-    return {"records": records}
+    return model
 
 
-def _record(module: Module, want: list[str], returned: Any) -> dict[str, Any]:
-    ns = module.namespace
-    out: dict[str, Any] = {}
-    if "state" in want:
-        out["returned"] = returned
-        out["carried"] = [_state(ns.get("hprev")), _state(ns.get("cprev"))]
-    if "scores" in want:
-        out["output"] = array(_plain(ns.get("output")), "output")
-        out["targets"] = array(_plain(ns.get("targets")), "targets")
-    return out
+def _structure(model: torch.nn.Module) -> dict[str, Any]:
+    """A model's modules (type, sizes, own parameter names) and its parameters as float64 arrays."""
+    modules = [{"name": name, "type": type(m).__name__,
+                "attributes": {a: getattr(m, a) for a in ATTRIBUTES if isinstance(getattr(m, a, None), (int, bool))},
+                "parameters": [f"{name}.{p}" if name else p for p, _ in m.named_parameters(recurse=False)]}
+               for name, m in model.named_modules()]
+    parameters = {name: p.detach().double().numpy().copy() for name, p in model.named_parameters()}
+    return {"modules": modules, "parameters": parameters}
+
+
+def _given(model: torch.nn.Module, args: tuple[Any, ...]) -> dict[str, Any]:
+    """What one forward call was given: its tensor arguments and the parameters at that moment."""
+    tensors = [array(_plain(a), "an argument of forward") if isinstance(a, torch.Tensor) else None for a in args]
+    return {"args": tensors,
+            "parameters": {name: p.detach().double().numpy().copy() for name, p in model.named_parameters()}}
 
 
 def _state(value: Any) -> dict[str, Any]:
@@ -129,27 +143,6 @@ def _snapshot(out: Any) -> Any:
         return [hc[0].detach().double().numpy().copy(), hc[1].detach().double().numpy().copy()]
     except (BadAnswer, AttributeError, TypeError):
         return None
-
-
-def _inputs(module: Module, request: dict[str, Any], requires_grad: bool) -> dict[str, torch.Tensor]:
-    h = module.objects["h"]
-    return {"input": torch.tensor(request["input"], dtype=torch.float64, requires_grad=requires_grad),
-            "hprev": torch.tensor(request["h0"], dtype=torch.float64).view(1, 1, h).requires_grad_(requires_grad),
-            "cprev": torch.tensor(request["c0"], dtype=torch.float64).view(1, 1, h).requires_grad_(requires_grad)}
-
-
-def _projection(module: Module, model: torch.nn.Module, inputs: dict[str, torch.Tensor],
-                request: dict[str, Any]) -> torch.Tensor:
-    _sizes(module, module.objects["n"], module.objects["h"])
-    x = inputs["input"]
-    output, hc = _unpack(model(x, inputs["hprev"], inputs["cprev"], x.shape[0]))
-    weights = [torch.tensor(request[k], dtype=torch.float64) for k in ("w_output", "w_h", "w_c")]
-    return sum(((w * t.reshape(w.shape)).sum() for w, t in zip(weights, (output, hc[0], hc[1]), strict=True)),
-               torch.zeros((), dtype=torch.float64))
-
-
-def _grads(model: torch.nn.Module) -> list[tuple[str, torch.Tensor | None]]:
-    return [(name, p.grad) for name, p in model.named_parameters()]
 
 
 def _unpack(result: Any) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
@@ -174,4 +167,4 @@ def _sizes(module: Module, n: int, h: int) -> None:
 
 
 OPERATIONS = {"lstm.build": build, "lstm.forward": forward, "lstm.gradients": gradients,
-              "lstm.nudged": nudged, "lstm.criterion": criterion, "lstm.train": train}
+              "lstm.criterion": criterion, "lstm.describe": describe, "lstm.train": train}
