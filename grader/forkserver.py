@@ -1,8 +1,9 @@
 """The warm server that forks workers: numpy and torch imported once, one thread, no judgement.
 
 Started by the grader as `python -m grader.forkserver FD`, FD being its control socket. For
-each request (a JSON message carrying the worker's socket as a file descriptor) it forks
-a worker and answers with the worker's pid. It never imports the reference or the checks.
+each request (a JSON message carrying three file descriptors: the worker's socket and the
+files for its stdout and stderr) it forks a worker and answers with the worker's pid. It
+never imports the reference or the checks.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sys
 for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
     os.environ[_name] = "1"
 
-import numpy  # noqa: E402,F401  (warm import: this is the point of the server)
+import numpy.random  # noqa: E402,F401  (warm imports are the point of the server; every worker seeds it)
 import torch  # noqa: E402
 
 from grader.worker import serve  # noqa: E402
@@ -28,13 +29,13 @@ def main() -> None:
     control = socket.socket(fileno=int(sys.argv[1]))  # SOCK_SEQPACKET: one request, one message
     control.send(b'{"ready": true}')
     while True:
-        data, fds, _, _ = socket.recv_fds(control, 65536, 1)
+        data, fds, _, _ = socket.recv_fds(control, 65536, 3)
         if not data:
             return  # the grader went away
         try:
-            if len(fds) != 1:
-                raise ValueError("a request must carry exactly one socket")
-            pid = _fork_worker(json.loads(data), fds[0], control)
+            if len(fds) != 3:
+                raise ValueError("a request must carry a socket and two output files")
+            pid = _fork_worker(json.loads(data), fds, control)
             control.send(json.dumps({"pid": pid}).encode())
         except (OSError, ValueError) as e:
             control.send(json.dumps({"error": f"{type(e).__name__}: {e}"}).encode())
@@ -43,14 +44,14 @@ def main() -> None:
                 os.close(fd)
 
 
-def _fork_worker(spec: dict[str, object], fd: int, control: socket.socket) -> int:
+def _fork_worker(spec: dict[str, object], fds: list[int], control: socket.socket) -> int:
     pid = os.fork()
     if pid:
         return pid
     try:
         control.close()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        serve(spec, socket.socket(fileno=os.dup(fd)))
+        serve(spec, socket.socket(fileno=os.dup(fds[0])), (fds[1], fds[2]))
         code = 0
     except BaseException:  # noqa: BLE001  (a worker must never return into the server loop)
         code = 70

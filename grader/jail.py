@@ -1,70 +1,336 @@
 """Walling off a freshly forked worker before it runs student code.
 
-In order: a new session (so the grader can kill the whole process group), resource
-limits, and, where the kernel allows unprivileged namespaces, new user, mount, PID,
-network and IPC namespaces in which every file system is read-only but the worker's own
-folder (its uid outside may be root, who owns much), the grader's private folders (the
-reference, the rubric, other students' files, other workers' folders) are hidden under
-empty tmpfs mounts,
-/proc shows only the worker, and no capability is left. Without namespaces the worker
-still runs in its own process with its limits; `confine` says which it got.
+`confine` runs in the worker right after the fork, before any student code. It starts a
+new session (so the grader can kill the whole process group), puts its output onto the
+capture files the grader passed, reads its files into memory, and sets limits on address
+space, CPU time, file size and core dumps. Then, where the kernel allows, it takes new
+mount, PID, network and IPC namespaces and builds a new root out of nothing: the system's
+libraries and Python read-only, a minimal /dev, a read-only /proc of its own PID namespace,
+a private /tmp and its own folder (both small tmpfs, the folder holding copies of its
+files); it pivots into it and drops the old root. Last come no capability, no new
+privileges, a bounded number of tasks, and a seccomp filter that refuses new processes and
+the system calls a worker never needs.
+
+Run by root, it takes the namespaces as root, builds the root, and only then becomes a
+user of its own (WORKER_IDS + its pid, no groups, no capability left): no user namespace
+ever maps anything to root. Run by a user, it takes a user namespace too, mapping only its
+own uid. Without namespaces it runs in its folder on disk with the rest. `confine` says
+what it got.
 """
 
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
+import platform
 import resource
 import signal
+from dataclasses import dataclass
 from typing import Sequence
 
-CLONE_NEWNS = 0x00020000
-CLONE_NEWIPC = 0x08000000
-CLONE_NEWUSER = 0x10000000
-CLONE_NEWPID = 0x20000000
-CLONE_NEWNET = 0x40000000
+CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWUSER = 0x00020000, 0x08000000, 0x10000000
+CLONE_NEWPID, CLONE_NEWNET, CLONE_THREAD = 0x20000000, 0x40000000, 0x00010000
+NAMESPACES = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND = 1, 2, 4, 8, 32, 4096
-MS_REC, MS_PRIVATE = 16384, 1 << 18
-SYS_MOUNT_SETATTR, AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY = 442, -100, 0x8000, 0x1
-PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
+MS_REC, MS_PRIVATE, MNT_DETACH = 16384, 1 << 18, 2
+SYS_MOUNT_SETATTR, AT_FDCWD, AT_RECURSIVE = 442, -100, 0x8000
+MOUNT_ATTR_RDONLY, MOUNT_ATTR_NOSUID, MOUNT_ATTR_NODEV = 0x1, 0x2, 0x4
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_SECCOMP, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 22, 24, 38
+SECCOMP_MODE_FILTER = 2
 INNER_UID = 1000
+WORKER_IDS = 0x7F000000
+"""Run by root, a worker takes uid and gid WORKER_IDS + its pid: distinct for every live worker
+(a pid is below 2**22) and above the ranges systems give to users (systemd's container range
+and SSSD's ids end below it)."""
+FOLDER_MB, TMP_MB, INODES, TASKS = 64, 64, 8192, 32
+"""Room in the worker's folder (beyond its files) and in its /tmp; files in each; its tasks."""
+DEVICES = ("null", "zero", "full", "random", "urandom")
+STAGING = "/tmp"
+"""Where the new root is built: a folder every user may reach (the mount is the worker's alone)."""
+STDIO = {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
+         "stderr": "/proc/self/fd/2"}
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def confine(workdir: str, memory_mb: int, cpu_seconds: int, file_mb: int,
-            hidden: Sequence[tuple[str, Sequence[str]]], tmp: str) -> str:
-    """Isolate this (single-threaded, just forked) process; returns 'namespaces' or 'process'.
+@dataclass(frozen=True)
+class Rules:
+    """What a worker may see and use."""
 
-    `hidden` lists folders to replace by empty ones, each with the paths inside it to keep;
-    `tmp` becomes a private, writable temporary folder.
+    workdir: str
+    memory_mb: int
+    cpu_seconds: int
+    file_mb: int
+    visible: Sequence[str]
+    """Folders of the host shown read-only: the system's libraries, Python."""
+    hidden: Sequence[tuple[str, Sequence[str]]]
+    """Folders to show empty wherever they appear, each with the paths inside it to keep."""
+
+
+@dataclass(frozen=True)
+class Walls:
+    """What confine() managed to put up."""
+
+    isolation: str
+    """'namespaces', or 'process' where the kernel allows none."""
+    processes: str
+    """What stops new processes: 'seccomp', 'rlimit' (RLIMIT_NPROC only) or 'none'."""
+    uid: int
+    """The worker's uid outside every namespace."""
+
+
+def confine(rules: Rules, output: tuple[int, int], keep: int) -> Walls:
+    """Wall off this (single-threaded, just forked) process as `rules` say.
+
+    `output` are the grader's capture files for stdout and stderr; `keep` is the one other
+    file descriptor left open (the socket to the grader).
     """
     os.setsid()
-    _silence()  # nothing open for writing on a disk, or the file system cannot turn read-only
-    _limit(memory_mb, cpu_seconds, file_mb)
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    outer_uid, outer_gid = os.getuid(), os.getgid()
-    if _libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC) != 0:
-        os.chdir(workdir)
-        _redirect_output()
-        _no_new_privileges()
-        return "process"
-    _map_ids(outer_uid, outer_gid)
-    _become_pid_one()
-    _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    _read_only_everywhere()
-    _mount(workdir, workdir, None, MS_BIND)  # the worker's own folder, and only it, writable
-    _mount(None, workdir, None, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV)
-    os.chdir(workdir)
-    # the work folders' parent too: the worker keeps its own folder (its cwd), not its siblings'
-    for path, keep in [*hidden, (os.path.dirname(os.path.abspath(workdir)), [])]:
-        _hide(path, keep)
-    _mount("none", tmp, "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777")
-    _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    _redirect_output()
-    _drop_capabilities()
+    _take_output(*output)
+    os.chdir(rules.workdir)  # while every folder on the way can still be crossed
+    files = _read_files()
+    _limit(rules.memory_mb, rules.cpu_seconds, rules.file_mb)
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.geteuid() == 0:
+        isolation, own_count = _isolate_as_root(rules, files), True
+    else:
+        isolation, own_count = _isolate_as_user(rules, files, own_uid=False)
+    _close_all_but(keep)
+    return Walls(isolation, _bound_tasks(own_count), _outside_uid())
+
+
+def forbid_processes() -> bool:
+    """Install the seccomp filter (after no_new_privs); False where this machine has none."""
+    program = seccomp_program(platform.machine())
+    if program is None:
+        return False
     _no_new_privileges()
-    return "namespaces"
+    instructions = (_SockFilter * len(program))(*(_SockFilter(*i) for i in program))
+    fprog = _SockFprog(len(program), instructions)
+    return _prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(fprog)) == 0
+
+
+def _isolate_as_root(rules: Rules, files: dict[str, bytes]) -> str:
+    """Namespaces taken as root, then a user of its own; without them, just the user."""
+    uid = WORKER_IDS + os.getpid()
+    if _libc.unshare(NAMESPACES) == 0:
+        _become_pid_one(uid)
+        if _build_root(rules, files, uid):
+            _drop_privileges(uid)
+            return "namespaces"
+    os.chown(".", uid, uid)  # its folder on disk, which it then works in
+    _give_up_root(uid)
+    _check_reachable(rules.visible)
+    return _isolate_as_user(rules, files, own_uid=True)[0]
+
+
+def _check_reachable(paths: Sequence[str]) -> None:
+    """Fail, saying why, if a uid of its own cannot read Python (say, in root's home)."""
+    for path in paths:
+        try:
+            os.stat(path)
+        except FileNotFoundError:
+            continue  # not on this system
+        except PermissionError:
+            pass  # a folder on the way is closed to it, and so access() says no
+        if not os.access(path, os.R_OK | os.X_OK):
+            raise OSError(errno.EACCES, f"without namespaces of its own, a worker runs as a user of its own, who "
+                                        f"cannot read {path}: install Python where every user can read it")
+
+
+def _isolate_as_user(rules: Rules, files: dict[str, bytes], own_uid: bool) -> tuple[str, bool]:
+    """A user namespace mapping only this uid, and the others in it; or none.
+
+    Also says whether RLIMIT_NPROC counts this worker's tasks alone: it does in its own user
+    namespace, or under a uid of its own; otherwise it counts all of a user's processes.
+    """
+    uid, gid = os.geteuid(), os.getegid()  # as seen from outside: inside the namespace they change
+    if _libc.unshare(CLONE_NEWUSER | NAMESPACES) != 0:
+        return "process", own_uid
+    _map_ids(uid, gid)
+    _become_pid_one(None)
+    built = _build_root(rules, files, None)
+    _drop_privileges(None)
+    return "namespaces" if built else "process", True
+
+
+def _bound_tasks(own_count: bool) -> str:
+    """No new processes (seccomp), and at most TASKS tasks where the count is the worker's alone."""
+    if own_count:
+        resource.setrlimit(resource.RLIMIT_NPROC, (TASKS, TASKS))
+    _no_new_privileges()
+    if forbid_processes():
+        return "seccomp"
+    return "rlimit" if own_count else "none"
+
+
+def _outside_uid() -> int:
+    """This process's uid in the first user namespace (from /proc/self/uid_map)."""
+    with open("/proc/self/uid_map") as f:
+        inside, outside, _ = f.readline().split()
+    return os.geteuid() - int(inside) + int(outside)
+
+
+def _take_output(stdout: int, stderr: int) -> None:
+    null = os.open(os.devnull, os.O_RDONLY)
+    for fd, target in ((null, 0), (stdout, 1), (stderr, 2)):
+        os.dup2(fd, target)
+    os.close(null)
+
+
+def _read_files() -> dict[str, bytes]:
+    """The files of its folder (the current one), read while they are still reachable."""
+    files = {}
+    for name in os.listdir("."):
+        with open(name, "rb") as f:
+            files[name] = f.read()
+    return files
+
+
+def _drop_privileges(uid: int | None) -> None:
+    """No capability left in any set, the bounding set too; as root, also become `uid`."""
+    cap = 0
+    while _prctl(PR_CAPBSET_DROP, cap) == 0:  # until past the last capability there is
+        cap += 1
+    if uid is not None:
+        _give_up_root(uid)
+    header = _CapHeader(0x20080522, 0)
+    if _libc.capset(ctypes.byref(header), (_CapData * 2)()) != 0:
+        _fail("capset")
+
+
+def _give_up_root(uid: int) -> None:
+    """Become a user of its own, with no groups."""
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    # a changed uid makes /proc/self root's, and then uid_map cannot be written
+    _prctl(PR_SET_DUMPABLE, 1)
+
+
+def _map_ids(uid: int, gid: int) -> None:
+    with open("/proc/self/setgroups", "w") as f:
+        f.write("deny")
+    with open("/proc/self/uid_map", "w") as f:
+        f.write(f"{INNER_UID} {uid} 1")
+    with open("/proc/self/gid_map", "w") as f:
+        f.write(f"{INNER_UID} {gid} 1")
+
+
+def _become_pid_one(uid: int | None) -> None:
+    """Fork into the new PID namespace; this process only waits (as `uid`, if given) and passes the exit on."""
+    pid = os.fork()
+    if pid == 0:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        return
+    _drop_privileges(uid)
+    # nothing of the old root, and nothing the worker could reach through /proc/1
+    _prctl(PR_SET_DUMPABLE, 0)
+    os.closerange(0, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+    os.chdir("/")
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)  # meant for the worker (a stack dump)
+    _, status = os.waitpid(pid, 0)
+    os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+
+
+def _build_root(rules: Rules, files: dict[str, bytes], owner: int | None) -> bool:
+    """A new root holding only what the worker may see; pivot into it and drop the old one.
+
+    Its folder holds `files`, owned by `owner` if given. False, with nothing changed, where
+    this namespace may not mount at all (as where AppArmor restricts the namespaces of users).
+    """
+    try:
+        _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing done here reaches the host's mounts
+    except PermissionError:
+        return False
+    links, folders = _plan(rules.visible)
+    try:
+        _mount("none", STAGING, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,nr_inodes=1024,mode=0755")
+        _mount_tmpfs(STAGING + "/tmp", TMP_MB * 2**20, "mode=1777")  # first: Python may live in /tmp
+        _graft(STAGING, links, folders)
+    finally:
+        for fd in folders.values():
+            os.close(fd)
+    _make_folder(STAGING + rules.workdir, files, owner)
+    for path, keep in rules.hidden:
+        if os.path.isdir(STAGING + path):
+            _hide(STAGING + path, [STAGING + k for k in keep if os.path.exists(STAGING + k)])
+    _make_dev(STAGING + "/dev")
+    os.makedirs(STAGING + "/proc", exist_ok=True)
+    _mount("proc", STAGING + "/proc", "proc", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    _mount(None, STAGING, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    _pivot(STAGING)
+    os.chdir(rules.workdir)
+    return True
+
+
+def _plan(visible: Sequence[str]) -> tuple[dict[str, str], dict[str, int]]:
+    """The symlinks to make and the host's folders (held open) to bind, to show `visible`.
+
+    A folder this process may not reach (Python in root's home, for a worker that had to
+    give up root before its namespaces) is left out.
+    """
+    links: dict[str, str] = {}
+    real = {_follow(path, links) for path in visible if os.path.lexists(path)}
+    outermost = sorted(f for f in real if os.path.isdir(f) and not any(_within(f, g) and f != g for g in real))
+    folders = {}
+    for folder in outermost:
+        try:
+            folders[folder] = os.open(folder, os.O_PATH | os.O_DIRECTORY)
+        except PermissionError:
+            continue
+    return {path: target for path, target in links.items() if not any(_within(path, f) for f in folders)}, folders
+
+
+def _follow(path: str, links: dict[str, str], depth: int = 0) -> str:
+    """The real path of `path`, noting in `links` each symlink met on the way."""
+    if depth > 40:
+        raise OSError(errno.ELOOP, f"too many symbolic links in {path}")
+    here = "/"
+    for part in path.split("/"):
+        if not part:
+            continue
+        step = os.path.join(here, part)
+        if os.path.islink(step):
+            links[step] = os.readlink(step)
+            here = _follow(os.path.normpath(os.path.join(here, links[step])), links, depth + 1)
+        else:
+            here = step
+    return here
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _mount_tmpfs(path: str, size: int, options: str) -> None:
+    os.makedirs(path, exist_ok=True)
+    _mount("none", path, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},nr_inodes={INODES},{options}")
+
+
+def _graft(root: str, links: dict[str, str], folders: dict[str, int]) -> None:
+    """The symlinks, and the folders (read-only), at their own paths inside `root`."""
+    for path, target in sorted(links.items()):
+        os.makedirs(root + os.path.dirname(path), exist_ok=True)
+        if not os.path.lexists(root + path):
+            os.symlink(target, root + path)
+    for path, fd in folders.items():
+        os.makedirs(root + path, exist_ok=True)
+        _mount(f"/proc/self/fd/{fd}", root + path, None, MS_BIND | MS_REC)
+        _read_only(root + path)
+
+
+def _make_folder(path: str, files: dict[str, bytes], owner: int | None) -> None:
+    """The worker's folder: a small tmpfs holding its files (and so a bound on what it writes)."""
+    size = FOLDER_MB * 2**20 + sum(len(data) for data in files.values())
+    _mount_tmpfs(path, size, "mode=0755" if owner is None else f"mode=0755,uid={owner},gid={owner}")
+    for name, data in files.items():
+        with open(os.path.join(path, name), "wb") as f:
+            f.write(data)
+        if owner is not None:
+            os.chown(os.path.join(path, name), owner, owner)
 
 
 def _hide(folder: str, keep: Sequence[str]) -> None:
@@ -75,30 +341,41 @@ def _hide(folder: str, keep: Sequence[str]) -> None:
         os.makedirs(path, exist_ok=True)
         _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
         os.close(fd)
-    _mount(None, folder, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    _mount(None, folder, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
 
-def _silence() -> None:
-    null = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(null, fd)
-    os.close(null)
+def _make_dev(dev: str) -> None:
+    """The few devices Python and its libraries open, bound from the host's, and stdio links."""
+    os.makedirs(dev, exist_ok=True)
+    for name in DEVICES:
+        os.close(os.open(f"{dev}/{name}", os.O_WRONLY | os.O_CREAT, 0o666))
+        _mount(f"/dev/{name}", f"{dev}/{name}", None, MS_BIND)
+    for name, target in STDIO.items():
+        os.symlink(target, f"{dev}/{name}")
 
 
-def _redirect_output() -> None:
-    for fd, name in ((1, "stdout.txt"), (2, "stderr.txt")):
-        out = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.dup2(out, fd)
-        os.close(out)
+def _pivot(root: str) -> None:
+    """Make `root` the root, and detach the old one so that no path leads back to it."""
+    os.chdir(root)
+    number = PIVOT_ROOT.get(platform.machine())
+    if number is None:  # no pivot_root number known here: chroot, which CAP_SYS_CHROOT alone undoes
+        os.chroot(".")
+    elif _libc.syscall(number, b".", b".") != 0:
+        _fail("pivot_root")
+    elif _libc.umount2(b".", MNT_DETACH) != 0:
+        _fail("umount the old root")
+    os.chdir("/")
 
 
-def _read_only_everywhere() -> None:
-    """Every mount read-only (mount_setattr, Linux 5.12+): the uid outside may own much."""
-    attr = _MountAttr(MOUNT_ATTR_RDONLY, 0, 0, 0)
-    if _libc.syscall(SYS_MOUNT_SETATTR, AT_FDCWD, b"/", AT_RECURSIVE, ctypes.byref(attr),
-                     ctypes.sizeof(attr)) != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"mount_setattr /: {os.strerror(errno)}")
+def _read_only(path: str) -> None:
+    """Everything mounted at and under `path` read-only (mount_setattr, Linux 5.12+; else the top only)."""
+    attr = _MountAttr(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0, 0, 0)
+    if _libc.syscall(SYS_MOUNT_SETATTR, AT_FDCWD, path.encode(), AT_RECURSIVE, ctypes.byref(attr),
+                     ctypes.sizeof(attr)) == 0:
+        return
+    if ctypes.get_errno() != errno.ENOSYS:
+        _fail(f"mount_setattr {path}")
+    _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
 
 class _MountAttr(ctypes.Structure):
@@ -118,32 +395,26 @@ def _limit(memory_mb: int, cpu_seconds: int, file_mb: int) -> None:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails instead of killing
 
 
-def _map_ids(uid: int, gid: int) -> None:
-    with open("/proc/self/setgroups", "w") as f:
-        f.write("deny")
-    with open("/proc/self/uid_map", "w") as f:
-        f.write(f"{INNER_UID} {uid} 1")
-    with open("/proc/self/gid_map", "w") as f:
-        f.write(f"{INNER_UID} {gid} 1")
-
-
-def _become_pid_one() -> None:
-    """Fork into the new PID namespace; this process only waits and passes the exit on."""
-    pid = os.fork()
-    if pid == 0:
-        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        return
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    signal.signal(signal.SIGUSR1, signal.SIG_IGN)  # meant for the worker (a stack dump)
-    _, status = os.waitpid(pid, 0)
-    os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+def _close_all_but(keep: int) -> None:
+    """Close what the fork server left open (and any way back to the old root) but stdio and `keep`."""
+    os.closerange(3, keep)
+    os.closerange(keep + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
 
 
 def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str = "") -> None:
     args = [s.encode() if s is not None else None for s in (source, target, fstype)]
     if _libc.mount(args[0], args[1], args[2], flags, data.encode() or None) != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"mount {target}: {os.strerror(errno)}")
+        _fail(f"mount {target}")
+
+
+def _fail(what: str) -> None:
+    number = ctypes.get_errno()
+    raise OSError(number, f"{what}: {os.strerror(number)}")
+
+
+def _prctl(option: int, *args: int) -> int:
+    values = [ctypes.c_ulong(a) for a in (*args, 0, 0, 0, 0)[:4]]
+    return int(_libc.prctl(ctypes.c_int(option), *values))
 
 
 class _CapHeader(ctypes.Structure):
@@ -155,13 +426,68 @@ class _CapData(ctypes.Structure):
                 ("inheritable", ctypes.c_uint32)]
 
 
-def _drop_capabilities() -> None:
-    header = _CapHeader(0x20080522, 0)
-    data = (_CapData * 2)()
-    if _libc.capset(ctypes.byref(header), data) != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"capset: {os.strerror(errno)}")
-
-
 def _no_new_privileges() -> None:
-    _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    if _prctl(PR_SET_NO_NEW_PRIVS, 1) != 0:
+        _fail("no_new_privs")
+
+
+# The seccomp filter, as classic BPF over struct seccomp_data {int nr; u32 arch; u64 ip; u64 args[6]}.
+BPF_LD_W_ABS, BPF_JEQ, BPF_JGE, BPF_JSET, BPF_RET = 0x20, 0x15, 0x35, 0x45, 0x06
+RET_KILL_PROCESS, RET_ERRNO, RET_ALLOW = 0x80000000, 0x00050000, 0x7FFF0000
+X32_SYSCALL_BIT = 0x40000000
+ARCHES = {"x86_64": (0, 0xC000003E), "aarch64": (1, 0xC00000B7)}
+"""platform.machine(): (its column in SYSCALLS, its AUDIT_ARCH_*)."""
+SYSCALLS: dict[str, tuple[int | None, int | None]] = {
+    "clone": (56, 220), "clone3": (435, 435), "fork": (57, None), "vfork": (58, None),
+    "execve": (59, 221), "execveat": (322, 281),
+    "mount": (165, 40), "umount2": (166, 39), "pivot_root": (155, 41), "chroot": (161, 51),
+    "open_tree": (428, 428), "move_mount": (429, 429), "fsopen": (430, 430), "fsconfig": (431, 431),
+    "fsmount": (432, 432), "fspick": (433, 433), "mount_setattr": (442, 442),
+    "unshare": (272, 97), "setns": (308, 268), "ptrace": (101, 117),
+    "process_vm_readv": (310, 270), "process_vm_writev": (311, 271),
+    "kexec_load": (246, 104), "kexec_file_load": (320, 294), "reboot": (169, 142),
+    "init_module": (175, 105), "finit_module": (313, 273), "delete_module": (176, 106),
+    "swapon": (167, 224), "swapoff": (168, 225), "bpf": (321, 280), "perf_event_open": (298, 241),
+    "userfaultfd": (323, 282), "keyctl": (250, 219), "add_key": (248, 217), "request_key": (249, 218),
+    "open_by_handle_at": (304, 265), "name_to_handle_at": (303, 264),
+    "io_uring_setup": (425, 425), "io_uring_enter": (426, 426), "io_uring_register": (427, 427),
+}
+"""System call numbers on x86_64 and aarch64 (None: the call does not exist there)."""
+PIVOT_ROOT = {machine: SYSCALLS["pivot_root"][column] for machine, (column, _) in ARCHES.items()}
+DENIED = [name for name in SYSCALLS if name not in ("clone", "clone3")]
+"""Refused with EPERM: new processes, programs, mounts, namespaces, other processes' memory,
+the kernel's modules, keys and BPF, and io_uring (which bypasses this filter)."""
+
+
+def seccomp_program(machine: str) -> list[tuple[int, int, int, int]] | None:
+    """The filter's BPF instructions (code, jt, jf, k) for `machine`; None if its calls are unknown.
+
+    Another architecture's calls kill the process. clone3 says ENOSYS, so that the C library
+    falls back to clone, whose flags a filter can read: a thread (CLONE_THREAD) is allowed,
+    a process is not.
+    """
+    if machine not in ARCHES:
+        return None
+    column, audit_arch = ARCHES[machine]
+    number = {name: n for name, numbers in SYSCALLS.items() if (n := numbers[column]) is not None}
+    program = [(BPF_LD_W_ABS, 0, 0, 4), (BPF_JEQ, 1, 0, audit_arch), (BPF_RET, 0, 0, RET_KILL_PROCESS),
+               (BPF_LD_W_ABS, 0, 0, 0)]
+    if machine == "x86_64":  # x32 calls share the arch, with this bit set
+        program += [(BPF_JGE, 0, 1, X32_SYSCALL_BIT), (BPF_RET, 0, 0, RET_ERRNO | errno.EPERM)]
+    program += [(BPF_JEQ, 0, 1, number["clone3"]), (BPF_RET, 0, 0, RET_ERRNO | errno.ENOSYS),
+                (BPF_JEQ, 0, 4, number["clone"]), (BPF_LD_W_ABS, 0, 0, 16),  # the low half of args[0]
+                (BPF_JSET, 0, 1, CLONE_THREAD), (BPF_RET, 0, 0, RET_ALLOW),
+                (BPF_RET, 0, 0, RET_ERRNO | errno.EPERM)]
+    for name in DENIED:
+        if name in number:
+            program += [(BPF_JEQ, 0, 1, number[name]), (BPF_RET, 0, 0, RET_ERRNO | errno.EPERM)]
+    return [*program, (BPF_RET, 0, 0, RET_ALLOW)]
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8),
+                ("k", ctypes.c_uint32)]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(_SockFilter))]

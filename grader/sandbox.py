@@ -3,12 +3,15 @@
 Student code runs only in workers. The grader starts one fork server (a fresh
 interpreter that imports numpy and torch once); each worker is forked from it in a few
 milliseconds, gets its own folder with a copy of the files it needs, and is killed with
-its whole process group when the check is done.
+its whole process group when the check is done. What a worker prints goes to files the
+grader made and reads only through its own descriptors; of what a worker sends, only its
+first message (before any student code ran) may speak of a fault of the grader.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -16,6 +19,8 @@ import shutil
 import signal
 import site
 import socket
+import stat
+import struct
 import subprocess
 import sys
 import sysconfig
@@ -31,6 +36,14 @@ from grader.errors import InternalError, InvalidCode, Mismatch, StudentException
 SERVER_START_SECONDS = 120.0
 STACK_FRAME = re.compile(r'File "(.+?)", line (\d+) in (\S+)')
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
+"""What a worker sees of the host besides Python (read-only): programs, libraries, settings."""
+OUTPUT_KEEP = 64 * 1024
+"""Bytes of a worker's output read from its beginning, and as many from its end."""
+OUTPUTS = ("stdout.txt", "stderr.txt")
+BROKEN_REPLY = (protocol.ProtocolError, OSError, ValueError, TypeError, LookupError, ArithmeticError,
+                RecursionError, MemoryError, EOFError, struct.error)
+"""What decoding a reply may raise: its bytes come from student code, so each is the worker's fault."""
 
 
 @dataclass(frozen=True)
@@ -46,7 +59,7 @@ class Sandbox:
     """One fork server and the workers forked from it (use as a context manager)."""
 
     def __init__(self) -> None:
-        self._base = Path(tempfile.mkdtemp(prefix="grader-"))
+        self._base = Path(tempfile.mkdtemp(prefix="grader-", dir=_common_folder()))
         self._count = 0
         control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._control = control
@@ -74,25 +87,38 @@ class Sandbox:
         self._wait_ready()
         self._count += 1
         workdir = self._base / f"w{self._count:04d}"
-        workdir.mkdir()
+        workdir.mkdir(mode=0o700)
         for name, data in files.items():
             (workdir / name).write_bytes(data)
         spec = {"workdir": str(workdir), "memory": limits.memory_mb, "cpu": int(limits.timeout) + 2,
-                "file_mb": limits.file_mb, "hidden": _hideable([PACKAGE_ROOT, *hidden], self._base),
-                "tmp": _private_tmp(),
+                "file_mb": limits.file_mb, "visible": _visible(),
+                "hidden": _hideable([PACKAGE_ROOT, *hidden, self._base.parent], workdir),
                 "filename": filename, "display": display, "seed": seed,
                 "broken": {str(k): v for k, v in broken.items()}}
+        output = (_capture_file(self._base), _capture_file(self._base))
+        try:
+            pid, sock = self._fork(spec, output)
+        except InternalError:
+            for fd in output:
+                os.close(fd)
+            raise
+        return Worker(pid, sock, workdir, display, limits, output)
+
+    def _fork(self, spec: dict[str, Any], output: tuple[int, int]) -> tuple[int, socket.socket]:
+        """Ask the fork server for a worker; its pid and the grader's end of its socket."""
         ours, theirs = socket.socketpair()
         try:
-            socket.send_fds(self._control, [json.dumps(spec).encode()], [theirs.fileno()])
+            socket.send_fds(self._control, [json.dumps(spec).encode()], [theirs.fileno(), *output])
             reply = json.loads(self._control.recv(65536) or b"{}")
         except OSError as e:
+            ours.close()
             raise InternalError(f"the fork server is gone: {e}{self._server_log()}") from e
         finally:
             theirs.close()
         if "pid" not in reply:
+            ours.close()
             raise InternalError(f"the fork server could not fork a worker: {reply.get('error')}")
-        return Worker(int(reply["pid"]), ours, workdir, display, limits)
+        return int(reply["pid"]), ours
 
     def close(self) -> None:
         self._control.close()
@@ -127,15 +153,21 @@ class Sandbox:
 class Worker:
     """A running worker: send it requests until its deadline, then kill it."""
 
-    def __init__(self, pid: int, sock: socket.socket, workdir: Path, display: str, limits: Limits) -> None:
+    def __init__(self, pid: int, sock: socket.socket, workdir: Path, display: str, limits: Limits,
+                 output: tuple[int, int]) -> None:
         self.pid = pid
         self.workdir = workdir
         self.display = display
         self.limits = limits
         self._sock = sock
+        self._output = dict(zip(OUTPUTS, output))
+        self._printed: dict[str, str] = {}
         self._deadline = time.monotonic() + limits.timeout
         self._alive = True
-        self.isolation = str(self._receive(limits.timeout).get("isolation", "unknown"))
+        walls = self._hello()
+        self.isolation = str(walls.get("isolation", "unknown"))
+        self.processes = str(walls.get("processes", "unknown"))
+        """What stops the worker's new processes: 'seccomp', 'rlimit' or 'none'."""
 
     def call(self, op: str, timeout: float | None = None, **args: Any) -> dict[str, Any]:
         """Send one request; return the value, or raise the SubmissionFault it amounts to.
@@ -146,37 +178,56 @@ class Worker:
             raise WorkerDied("the worker has already stopped")
         with contextlib.suppress(OSError):  # a dead worker is reported by the receive below
             protocol.send(self._sock, {"op": op, **args})
-        return self._receive(timeout)
+        return _value(self._receive(timeout))
+
+    def _hello(self) -> dict[str, Any]:
+        """The worker's first message, sent once confined and before any student code ran."""
+        try:
+            reply = protocol.receive(self._sock, self._deadline)
+        except (TimeoutError, *BROKEN_REPLY) as e:
+            self.kill()
+            raise InternalError(f"a worker did not start ({type(e).__name__}: {e})"
+                                f"{self._tail('stderr.txt')}") from None
+        if reply.get("ok") is not True or not isinstance(reply.get("value"), dict):
+            self.kill()
+            raise InternalError(str(reply.get("message", "a worker did not say how it is confined"))[:4000])
+        return reply["value"]  # type: ignore[no-any-return]
 
     def _receive(self, timeout: float | None) -> dict[str, Any]:
         deadline = self._deadline if timeout is None else min(self._deadline, time.monotonic() + timeout)
         limit = self.limits.timeout if timeout is None else min(timeout, self.limits.timeout)
         try:
-            reply = protocol.receive(self._sock, deadline)
+            return protocol.receive(self._sock, deadline)
         except TimeoutError:
             where = self._where_stuck()
             self.kill()
             raise WorkerTimeout(f"no answer within the time limit of {limit:g} s{where}") from None
-        except (protocol.ProtocolError, OSError) as e:
+        except BROKEN_REPLY as e:
             self.kill()
             raise WorkerDied(f"the worker stopped without answering ({e}): did the code call os._exit, "
                              f"exceed the {self.limits.memory_mb} MiB memory limit or crash?"
                              f"{self._tail('stderr.txt')}") from None
-        return _value(reply)
 
     def output(self, name: str = "stdout.txt") -> str:
-        """What student code printed (stdout.txt or stderr.txt)."""
-        try:
-            return (self.workdir / name).read_text(errors="replace")
-        except OSError:
-            return ""
+        """What student code printed (stdout.txt or stderr.txt): all of it, or its beginning and end."""
+        if name not in OUTPUTS:
+            raise ValueError(f"a worker's output is one of {OUTPUTS}, not {name!r}")
+        if name in self._printed:
+            return self._printed[name]
+        return _read_output(self._output[name])
 
     def kill(self) -> None:
-        if self._alive:
-            self._alive = False
-            self._sock.close()
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.pid, signal.SIGKILL)
+        """Kill the worker and all its processes; keep what it printed, remove its folder."""
+        if not self._alive:
+            return
+        self._alive = False
+        self._sock.close()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pid, signal.SIGKILL)
+        self._printed = {name: _read_output(fd) for name, fd in self._output.items()}
+        for fd in self._output.values():
+            os.close(fd)
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
     def _where_stuck(self) -> str:
         """Ask the worker for a stack dump (SIGUSR1) and name the student's line it is running."""
@@ -199,41 +250,83 @@ class Worker:
 
 
 def _value(reply: dict[str, Any]) -> dict[str, Any]:
+    """The value of a reply, or the fault it reports; a reply of no kind a worker may send
+    (even 'internal': the worker may be student code by now) is a broken worker."""
     if reply.get("ok") is True and isinstance(reply.get("value"), dict):
         return reply["value"]  # type: ignore[no-any-return]
     message = str(reply.get("message", "the worker sent an answer of no known form"))[:4000]
-    if reply.get("kind") == "bad_answer":
+    kind = reply.get("kind")
+    if kind == "bad_answer":
         raise Mismatch(message)
-    if reply.get("kind") == "not_runnable":
+    if kind == "not_runnable":
         raise InvalidCode(message)
-    if reply.get("kind") == "internal":
-        raise InternalError(message)
-    raise StudentException(message)
+    if kind == "exception":
+        raise StudentException(message)
+    raise WorkerDied(f"the worker sent an answer of no kind it may send ({str(kind)[:40]}: {message}); "
+                     "did the code change the worker?")
 
 
-def _hideable(paths: Sequence[Path], base: Path) -> list[tuple[str, list[str]]]:
+def _read_output(fd: int) -> str:
+    """A capture file's text, through the grader's own descriptor: all of it, or its first and
+    last OUTPUT_KEEP bytes and how many were left out."""
+    size = os.fstat(fd).st_size
+    if size <= 2 * OUTPUT_KEEP:
+        return os.pread(fd, size, 0).decode(errors="replace")
+    head, tail = os.pread(fd, OUTPUT_KEEP, 0), os.pread(fd, OUTPUT_KEEP, size - OUTPUT_KEEP)
+    return (f"{head.decode(errors='replace')}\n[... {size - 2 * OUTPUT_KEEP} bytes left out ...]\n"
+            f"{tail.decode(errors='replace')}")
+
+
+def _capture_file(folder: Path) -> int:
+    """A new file, already unlinked, for a worker's output: its name is nowhere a worker could change it."""
+    fd, path = tempfile.mkstemp(dir=folder)
+    os.unlink(path)
+    return fd
+
+
+def _common_folder() -> Path:
+    """The one folder every Sandbox of this user keeps its work in, so that workers can hide it whole."""
+    folder = Path(tempfile.gettempdir()) / f"lab5-grader-{os.getuid()}"
+    with contextlib.suppress(FileExistsError):
+        folder.mkdir(mode=0o700)
+    info = folder.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise InternalError(f"{folder} is not a private folder of this user: remove it, or set TMPDIR")
+    return folder
+
+
+@functools.cache
+def _visible() -> list[str]:
+    """What a worker sees of the host, read-only: the system's folders, and Python's as spelled here."""
+    python = [sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix,
+              *sysconfig.get_paths().values(), *site.getsitepackages()]
+    return sorted({*SYSTEM_FOLDERS, *(os.path.abspath(p) for p in python)})
+
+
+def _hideable(paths: Sequence[Path], workdir: Path) -> list[tuple[str, list[str]]]:
     """Folders a worker must not see, each with what inside it must stay visible.
 
-    A folder holding Python itself (a virtualenv inside the project, say) or the work
-    folders is still hidden, with just those paths put back; a folder inside one of them
+    A folder holding Python itself (a virtualenv inside the project, say) or the worker's
+    own folder is still hidden, with just those paths put back; a folder inside one of them
     is not hidden at all.
     """
-    needed = sorted({base.resolve(), *_python_paths()})
+    needed = _outermost({workdir.resolve(), *(p for p in _python_paths() if p.exists())})
     folders = {p.resolve() for p in paths if p.is_dir()}
     folders = {f for f in folders if f != Path("/") and not any(_within(f, n) for n in needed)}
-    outermost = [f for f in folders if not any(g != f and _within(f, g) for g in folders)]
-    return [(str(f), [str(n) for n in needed if _within(n, f) and n.exists()]) for f in sorted(outermost)]
+    return [(str(f), [str(n) for n in needed if _within(n, f)]) for f in _outermost(folders)]
 
 
-def _python_paths() -> list[Path]:
+def _outermost(paths: set[Path]) -> list[Path]:
+    """The paths not inside another of them, in order."""
+    return sorted(p for p in paths if not any(q != p and _within(p, q) for q in paths))
+
+
+@functools.cache
+def _python_paths() -> tuple[Path, ...]:
     """Where Python and its packages live: a worker must always be able to read them."""
-    return [p.resolve() for p in (Path(sys.prefix), Path(sys.base_prefix),
-                                  *map(Path, sysconfig.get_paths().values()), *map(Path, site.getsitepackages()))]
-
-
-def _private_tmp() -> str:
-    """Where a worker gets its own writable temporary folder: /tmp, unless Python lives there."""
-    return "/dev/shm" if any(_within(p, Path("/tmp")) for p in _python_paths()) else "/tmp"
+    return tuple(p.resolve() for p in (Path(sys.prefix), Path(sys.base_prefix),
+                                       *map(Path, sysconfig.get_paths().values()),
+                                       *map(Path, site.getsitepackages())))
 
 
 def _within(path: Path, folder: Path) -> bool:

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import Callable, TypeVar
 
 import numpy as np
 
 import pytest
 
 from conftest import ROOT
-from grader.errors import WorkerDied, WorkerTimeout
+from grader.errors import SubmissionFault, WorkerDied, WorkerTimeout
 from grader.sandbox import Limits, Sandbox, Worker
+
+T = TypeVar("T")
 
 
 def start(sandbox: Sandbox, code: str, timeout: float = 10, memory: int = 512,
@@ -28,6 +34,26 @@ def load_errors(sandbox: Sandbox, code: str, **options: object) -> list[str]:
         return [e["message"] for e in worker.call("load", task="task2")["errors"]]
     finally:
         worker.kill()
+
+
+def within(seconds: float, action: Callable[[], T]) -> T:
+    """The result of `action`, which must come within `seconds` (it runs in a thread that may hang)."""
+    results: list[T] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            results.append(action())
+        except BaseException as e:  # noqa: BLE001  (handed back to the test)
+            errors.append(e)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still waiting after {seconds:g} s"
+    if errors:
+        raise errors[0]
+    return results[0]
 
 
 def needs_namespaces(sandbox: Sandbox) -> None:
@@ -65,8 +91,9 @@ def test_other_students_files_are_invisible(sandbox: Sandbox, tmp_path: Path) ->
 
 def test_a_worker_sees_only_its_own_folder(sandbox: Sandbox) -> None:
     needs_namespaces(sandbox)
-    code = ("import os\nassert sorted(os.listdir('.')) == ['s.py', 'stderr.txt', 'stdout.txt', 'textData.txt']\n"
-            "assert os.listdir('..') == [], os.listdir('..')\nopen('../planted.py', 'w')\n")
+    code = ("import os\nassert sorted(os.listdir('.')) == ['s.py', 'textData.txt']\n"
+            "assert os.listdir('..') == [os.path.basename(os.getcwd())], os.listdir('..')\n"
+            "open('../planted.py', 'w')\n")
     errors = load_errors(sandbox, code)
     assert len(errors) == 1 and errors[0].startswith(("PermissionError", "OSError"))
 
@@ -131,3 +158,89 @@ def test_python_inside_a_hidden_folder_still_imports(sandbox: Sandbox) -> None:
     needs_namespaces(sandbox)
     code = "import sympy, xml.dom.minidom, tempfile\nopen(tempfile.gettempdir() + '/x', 'w')\n"
     assert load_errors(sandbox, code, hidden=(Path(sys.prefix).resolve().parent,)) == []
+
+
+@pytest.mark.parametrize("target", ["secret", "environ"])
+def test_output_is_read_only_from_the_graders_own_files(sandbox: Sandbox, tmp_path: Path, target: str) -> None:
+    """A worker that puts a symlink or a FIFO where its output used to be neither leaks nor hangs."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the reference answers\n")
+    path = str(secret) if target == "secret" else f"/proc/{os.getpid()}/environ"
+    code = ("import os, sys\nprint('out')\nprint('err', file=sys.stderr)\n"
+            "for name in ('stdout.txt', 'stderr.txt'):\n    if os.path.lexists(name):\n        os.remove(name)\n"
+            f"os.symlink({path!r}, 'stderr.txt')\nos.mkfifo('stdout.txt')\n")
+    worker = start(sandbox, code)
+    assert worker.call("load", task="task2")["errors"] == []
+    outputs = within(5, lambda: (worker.output(), worker.output("stderr.txt")))
+    worker.kill()
+    assert outputs == ("out\n", "err\n")
+
+
+def test_a_fifo_for_stderr_does_not_hang_the_stack_dump_of_a_timeout(sandbox: Sandbox) -> None:
+    code = ("import os\nif os.path.lexists('stderr.txt'):\n    os.remove('stderr.txt')\nos.mkfifo('stderr.txt')\n"
+            "while True:\n    pass\n")
+    worker = start(sandbox, code, timeout=2)
+
+    def call() -> BaseException:
+        with pytest.raises(WorkerTimeout) as caught:
+            worker.call("load", task="task2")
+        return caught.value
+
+    assert "still running s.py line" in str(within(8, call))
+
+
+def test_long_output_keeps_its_beginning_and_end(sandbox: Sandbox) -> None:
+    worker = start(sandbox, "print('first')\nprint('x' * 5_000_000)\nprint('last')\n")
+    worker.call("load", task="task2")
+    text = worker.output()
+    worker.kill()
+    assert text.startswith("first\nxxx") and text.endswith("xxx\nlast\n") and len(text) < 200_000
+    assert "bytes left out" in text
+
+
+@pytest.mark.parametrize("patch", [
+    "import grader.worker as w\nw._answer = lambda m, r: {'ok': False, 'kind': 'internal', 'message': 'boom'}\n",
+    "import grader.protocol as p\nsend = p.send\n"
+    "p.send = lambda s, m: send(s, {'ok': False, 'kind': 'internal', 'message': 'boom'})\n",
+    "import grader.worker as w\nw.OPERATIONS.clear()\n",
+], ids=["answer", "send", "operations"])
+def test_a_worker_cannot_make_the_grader_report_an_internal_error(sandbox: Sandbox, patch: str) -> None:
+    worker = start(sandbox, patch)
+    with pytest.raises(SubmissionFault):
+        worker.call("load", task="task2")
+        worker.call("names", names=[])
+    worker.kill()
+
+
+def test_a_reply_that_does_not_decode_is_a_dead_worker(sandbox: Sandbox) -> None:
+    code = ("import os, struct\nfor fd in os.listdir('/proc/self/fd'):\n    try:\n"
+            "        if os.readlink(f'/proc/self/fd/{fd}').startswith('socket:'):\n            sock = int(fd)\n"
+            "    except OSError:\n        pass\n"
+            "header = b'{\"ok\": true, \"value\": {\"x\": {\"__array__\": Infinity}}}'\n"
+            "payload = struct.pack('>I', len(header)) + header\n"
+            "os.write(sock, struct.pack('>Q', len(payload)) + payload)\n")
+    worker = start(sandbox, code)
+    with pytest.raises(WorkerDied):
+        worker.call("load", task="task2")
+
+
+def test_a_worker_sees_no_other_workers_folder(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Neither its own Sandbox's other workers, nor those of a Sandbox grading at the same time,
+    even one whose temporary folder is somewhere unusual."""
+    needs_namespaces(sandbox)
+    if not os.path.isdir("/var/tmp"):
+        pytest.skip("no /var/tmp to put an unusual temporary folder in")
+    unusual = tempfile.mkdtemp(dir="/var/tmp")
+    monkeypatch.setattr(tempfile, "tempdir", unusual)
+    try:
+        with Sandbox() as other:
+            theirs, sibling = start(other, "answer = 42\n"), start(sandbox, "answer = 41\n")
+            folders = [str(theirs.workdir), str(sibling.workdir)]
+            probe = "".join(f"os.listdir({f!r})\nopen({f + '/s.py'!r})\n" for f in folders)
+            mine, their_own = (load_errors(box, "import os\n" + probe) for box in (sandbox, other))
+            theirs.kill()
+            sibling.kill()
+    finally:
+        shutil.rmtree(unusual, ignore_errors=True)
+    for errors in (mine, their_own):
+        assert len(errors) == 4 and all(e.startswith(("FileNotFoundError", "PermissionError")) for e in errors), errors

@@ -6,6 +6,7 @@ failure of student code becomes an error reply, so the worker itself outlives it
 
 from __future__ import annotations
 
+import dataclasses
 import faulthandler
 import os
 import random
@@ -26,22 +27,27 @@ Operation = Callable[[Module, dict[str, Any]], dict[str, Any]]
 OPERATIONS: dict[str, Operation] = {**loader.OPERATIONS, **rnn.OPERATIONS, **lstm.OPERATIONS}
 
 
-def serve(spec: dict[str, Any], sock: socket.socket) -> None:
-    """Confine this process as `spec` says, then answer requests until the grader hangs up."""
+def serve(spec: dict[str, Any], sock: socket.socket, output: tuple[int, int]) -> None:
+    """Confine this process as `spec` says, then answer requests until the grader hangs up.
+
+    `output` are the grader's files for its stdout and stderr. The first message says which
+    walls were put up, or that they could not be: the only time the grader believes a worker.
+    """
+    rules = jail.Rules(spec["workdir"], spec["memory"], spec["cpu"], spec["file_mb"], spec["visible"],
+                       spec["hidden"])
     try:
-        isolation = jail.confine(spec["workdir"], spec["memory"], spec["cpu"], spec["file_mb"],
-                                 spec["hidden"], spec["tmp"])
+        walls = jail.confine(rules, output, sock.fileno())
     except OSError as e:
         protocol.send(sock, {"ok": False, "kind": "internal", "message": f"cannot confine a worker: {e}"})
         return
     faulthandler.register(signal.SIGUSR1, all_threads=False)  # where it hangs, asked before a kill
-    if isolation == "namespaces":
-        os.environ["TMPDIR"] = spec["tmp"]
+    if walls.isolation == "namespaces":
+        os.environ["TMPDIR"] = "/tmp"  # its own, in its new root
         tempfile.tempdir = None  # computed again, from TMPDIR
     sys.path[:] = [p for p in sys.path if not _hidden(p, spec["hidden"])]
     sys.argv = [spec["filename"]]
     _seed(int(spec["seed"]))
-    protocol.send(sock, {"ok": True, "value": {"isolation": isolation}})
+    protocol.send(sock, {"ok": True, "value": dataclasses.asdict(walls)})
     module = Module(spec["filename"], spec["display"], spec["broken"])
     while True:
         try:
@@ -66,7 +72,7 @@ def _hidden(path: str, hidden: list[tuple[str, list[str]]]) -> bool:
 def _answer(module: Module, request: dict[str, Any]) -> dict[str, Any]:
     operation = OPERATIONS.get(str(request.get("op")))
     if operation is None:
-        return {"ok": False, "kind": "internal", "message": f"unknown operation {request.get('op')!r}"}
+        return {"ok": False, "kind": "exception", "message": f"the worker knows no operation {request.get('op')!r}"}
     try:
         return {"ok": True, "value": operation(module, request)}
     except BadAnswer as e:

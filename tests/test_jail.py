@@ -1,0 +1,115 @@
+"""A worker's walls: no processes, a bounded folder, and no way back to the host's root."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader.sandbox import Limits, Sandbox, Worker
+
+
+def start(sandbox: Sandbox, code: str, memory: int = 512) -> Worker:
+    return sandbox.worker({"s.py": code.encode(), "textData.txt": b"abc"}, "s.py", "s.py", {}, Limits(20, memory))
+
+
+def load_errors(sandbox: Sandbox, code: str, memory: int = 512) -> list[str]:
+    worker = start(sandbox, code, memory)
+    try:
+        return [e["message"] for e in worker.call("load", task="task2")["errors"]]
+    finally:
+        worker.kill()
+
+
+def needs_namespaces(sandbox: Sandbox) -> None:
+    worker = start(sandbox, "")
+    worker.kill()
+    if worker.isolation != "namespaces":
+        pytest.skip("this kernel does not allow unprivileged namespaces")
+
+
+def needs_root(sandbox: Sandbox) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("the grader does not run as root here, so a worker has no root to give up")
+    needs_namespaces(sandbox)
+
+
+def test_a_worker_cannot_start_a_process(sandbox: Sandbox) -> None:
+    code = ("import os, subprocess, multiprocessing\npid = os.fork() or os._exit(0)\n"
+            "subprocess.run(['/bin/true'])\nmultiprocessing.Process(target=print).start()\n")
+    errors = load_errors(sandbox, code)
+    assert len(errors) == 3 and all(e.startswith("PermissionError") for e in errors), errors
+
+
+def test_six_children_of_1_5_gb_cannot_happen(sandbox: Sandbox) -> None:
+    code = ("import os\nfor _ in range(6):\n    if os.fork() == 0:\n        block = bytearray(1536 * 2**20)\n"
+            "        os._exit(0)\nok = 1\n")
+    assert load_errors(sandbox, code, memory=2048) == ["PermissionError: [Errno 1] Operation not permitted "
+                                                        "(s.py line 3, in <module>)"]
+
+
+def test_threads_still_run_but_not_without_bound(sandbox: Sandbox) -> None:
+    code = ("import threading\nt = threading.Thread(target=print)\nt.start()\nt.join()\n"
+            "threading.stack_size(65536)\ndone = threading.Event()\n"
+            "for _ in range(300):\n    threading.Thread(target=done.wait, args=(5,)).start()\n"
+            "done.set()\n")
+    errors = load_errors(sandbox, code)
+    assert len(errors) == 1 and errors[0].startswith("RuntimeError: can't start new thread"), errors
+
+
+def test_forks_are_refused_by_the_filter_alone() -> None:
+    """The seccomp filter on its own, in a bare interpreter: fork, vfork and posix_spawn fail, threads run."""
+    code = ("import os, subprocess, threading\nfrom grader import jail\njail.forbid_processes()\n"
+            "t = threading.Thread(target=print, args=('thread',))\nt.start()\nt.join()\n"
+            "for start in (os.fork, lambda: subprocess.run(['/bin/true'])):\n"
+            "    try:\n        start()\n        print('started')\n    except PermissionError:\n        print('refused')\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                            cwd=Path(__file__).resolve().parent.parent)
+    if "seccomp is not available" in result.stderr:
+        pytest.skip(result.stderr.strip().splitlines()[-1])
+    assert result.stdout.split() == ["thread", "refused", "refused"], result.stderr
+
+
+def test_its_folder_holds_a_bounded_amount(sandbox: Sandbox) -> None:
+    needs_namespaces(sandbox)
+    code = ("for i in range(10):\n    with open(f'big{i}', 'wb') as f:\n        f.write(bytes(15 * 2**20))\n"
+            "for i in range(20000):\n    open(f'empty{i}', 'w').close()\n")
+    errors = load_errors(sandbox, code)
+    assert len(errors) == 2 and all("No space left on device" in e for e in errors), errors
+
+
+def test_the_kernels_settings_cannot_be_written(sandbox: Sandbox) -> None:
+    code = ("import os\nos.close(os.open('/proc/sys/kernel/core_pattern', os.O_WRONLY))\n"
+            "os.close(os.open('/proc/sysrq-trigger', os.O_WRONLY))\n")
+    errors = load_errors(sandbox, code)
+    assert len(errors) == 2 and all(e.startswith(("PermissionError", "OSError", "FileNotFoundError"))
+                                    for e in errors), errors
+
+
+def test_its_proc_is_read_only(sandbox: Sandbox) -> None:
+    needs_namespaces(sandbox)
+    code = "import os\nassert os.statvfs('/proc').f_flag & os.ST_RDONLY, 'a writable /proc'\n"
+    assert load_errors(sandbox, code) == []
+
+
+def test_a_worker_of_root_is_not_root_outside(sandbox: Sandbox) -> None:
+    needs_root(sandbox)
+    worker = start(sandbox, "")
+    try:
+        status = Path(f"/proc/{worker.pid}/status").read_text()
+    finally:
+        worker.kill()
+    ids = [int(n) for line in status.splitlines() if line.startswith(("Uid:", "Gid:")) for n in line.split()[1:]]
+    assert len(ids) == 8 and 0 not in ids and min(ids) >= 1000, status
+
+
+def test_workers_of_root_get_uids_of_their_own(sandbox: Sandbox) -> None:
+    needs_root(sandbox)
+    workers = [start(sandbox, "") for _ in range(3)]
+    uids = {Path(f"/proc/{w.pid}/status").read_text().split("Uid:")[1].split()[0] for w in workers}
+    for worker in workers:
+        worker.kill()
+    assert len(uids) == 3, uids
