@@ -46,6 +46,7 @@ def test_fixture_grades_as_expected(case: str, rubric: Rubric, graded: Callable[
     report = graded(case)
     messages = "\n".join(f"{c.id}: {c.status}: {c.message}" for c in report.checks)
     assert statuses(report) == expected_statuses(FIXTURES / case, rubric), messages
+    assert not report.internal_error, messages  # a submission never makes the grader fail
     for c in report.checks:
         assert c.message, f"{c.id} gives no message"
         assert c.score == (c.max_score if c.status == "passed" else 0)
