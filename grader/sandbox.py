@@ -178,7 +178,12 @@ class Worker:
             raise WorkerDied("the worker has already stopped")
         with contextlib.suppress(OSError):  # a dead worker is reported by the receive below
             protocol.send(self._sock, {"op": op, **args})
-        return _value(self._receive(timeout))
+        reply = self._receive(timeout)
+        try:
+            return _value(reply)
+        except WorkerDied:  # it sent what no worker may send: nothing it says from now on counts
+            self.kill()
+            raise
 
     def _hello(self) -> dict[str, Any]:
         """The worker's first message, sent once confined and before any student code ran."""

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from grader.sandbox import Limits, Sandbox, Worker
+from grader import jail
+from grader.sandbox import Limits, Sandbox, Worker, _visible
 
 
 def start(sandbox: Sandbox, code: str, memory: int = 512) -> Worker:
@@ -113,3 +115,28 @@ def test_workers_of_root_get_uids_of_their_own(sandbox: Sandbox) -> None:
     for worker in workers:
         worker.kill()
     assert len(uids) == 3, uids
+
+
+def test_a_workers_root_holds_only_the_system_python_and_its_own_folders(sandbox: Sandbox) -> None:
+    needs_namespaces(sandbox)
+    python_tops = sorted({Path(p).parts[1] for p in _visible()})
+    allowed = {"dev", "proc", "tmp", *python_tops}
+    code = f"import os\nextra = set(os.listdir('/')) - {allowed!r}\nassert not extra, extra\n"
+    assert load_errors(sandbox, code) == []
+
+
+@pytest.mark.parametrize("machine, header", [
+    ("x86_64", "/usr/include/x86_64-linux-gnu/asm/unistd_64.h"),
+    ("aarch64", "/usr/include/asm-generic/unistd.h"),
+])
+def test_the_filters_system_call_numbers_are_the_kernels(machine: str, header: str) -> None:
+    if not os.path.exists(header):
+        pytest.skip(f"no {header} here to compare with")
+    numbers = {name: int(n) for name, n in re.findall(r"#define __NR(?:3264)?_(\w+)\s+(\d+)", Path(header).read_text())}
+    column = jail.ARCHES[machine][0]
+    ours = {name: pair[column] for name, pair in jail.SYSCALLS.items()}
+    assert ours == {name: numbers.get(name) for name in ours}
+
+
+def test_an_unknown_architecture_gets_no_filter() -> None:
+    assert jail.seccomp_program("riscv64") is None

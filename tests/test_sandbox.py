@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -16,7 +18,8 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from grader.errors import SubmissionFault, WorkerDied, WorkerTimeout
+from grader import protocol
+from grader.errors import InternalError, SubmissionFault, WorkerDied, WorkerTimeout
 from grader.sandbox import Limits, Sandbox, Worker
 
 T = TypeVar("T")
@@ -244,3 +247,22 @@ def test_a_worker_sees_no_other_workers_folder(sandbox: Sandbox, monkeypatch: py
         shutil.rmtree(unusual, ignore_errors=True)
     for errors in (mine, their_own):
         assert len(errors) == 4 and all(e.startswith(("FileNotFoundError", "PermissionError")) for e in errors), errors
+
+
+@pytest.mark.parametrize("first", [True, False])
+def test_only_a_workers_first_message_may_report_a_fault_of_the_grader(tmp_path: Path, first: bool) -> None:
+    """A fake worker (a sleeping process and a socket) that reports an internal fault first, or later."""
+    process = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    ours, theirs = socket.socketpair()
+    output = (os.open(tmp_path, os.O_TMPFILE | os.O_RDWR), os.open(tmp_path, os.O_TMPFILE | os.O_RDWR))
+    internal = {"ok": False, "kind": "internal", "message": "cannot confine a worker"}
+    if not first:
+        protocol.send(theirs, {"ok": True, "value": {"isolation": "namespaces"}})
+    protocol.send(theirs, internal)
+    try:
+        with pytest.raises(InternalError if first else WorkerDied, match="cannot confine a worker"):
+            Worker(process.pid, ours, tmp_path / "w", "s.py", Limits(5, 64), output).call("names", names=[])
+    finally:
+        process.kill()
+        process.wait()
+        theirs.close()
