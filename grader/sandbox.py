@@ -59,7 +59,8 @@ class Sandbox:
     """One fork server and the workers forked from it (use as a context manager)."""
 
     def __init__(self) -> None:
-        self._base = Path(tempfile.mkdtemp(prefix="grader-", dir=_common_folder()))
+        # resolved: inside a worker's new root, no symlink of the host leads to it
+        self._base = Path(tempfile.mkdtemp(prefix="grader-", dir=_common_folder())).resolve()
         self._count = 0
         control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._control = control
@@ -92,7 +93,7 @@ class Sandbox:
             (workdir / name).write_bytes(data)
         spec = {"workdir": str(workdir), "memory": limits.memory_mb, "cpu": int(limits.timeout) + 2,
                 "file_mb": limits.file_mb, "visible": _visible(),
-                "hidden": _hideable([PACKAGE_ROOT, *hidden, self._base.parent], workdir),
+                "hidden": [*_hideable([PACKAGE_ROOT, *hidden], workdir), (str(self._base.parent), [str(workdir)])],
                 "filename": filename, "display": display, "seed": seed,
                 "broken": {str(k): v for k, v in broken.items()}}
         output = (_capture_file(self._base), _capture_file(self._base))
