@@ -90,12 +90,12 @@ def confine(rules: Rules, output: tuple[int, int], keep: int) -> Walls:
     _take_output(*output)
     os.chdir(rules.workdir)  # while every folder on the way can still be crossed
     files = _read_files()
-    _limit(rules.memory_mb, rules.cpu_seconds, rules.file_mb)
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.geteuid() == 0:
         isolation, own_count = _isolate_as_root(rules, files), True
     else:
         isolation, own_count = _isolate_as_user(rules, files, own_uid=False)
+    _limit(rules.memory_mb, rules.cpu_seconds, rules.file_mb)  # now: its files are in place, whatever their size
     _close_all_but(keep)
     return Walls(isolation, _bound_tasks(own_count), _outside_uid())
 
@@ -135,8 +135,8 @@ def _check_reachable(paths: Sequence[str]) -> None:
         except PermissionError:
             pass  # a folder on the way is closed to it, and so access() says no
         if not os.access(path, os.R_OK | os.X_OK):
-            raise OSError(errno.EACCES, f"without namespaces of its own, a worker runs as a user of its own, who "
-                                        f"cannot read {path}: install Python where every user can read it")
+            raise OSError(errno.EACCES, f"root may not make namespaces here, so a worker runs as a user of its own, "
+                                        f"who cannot read {path}: install Python where every user can read it")
 
 
 def _isolate_as_user(rules: Rules, files: dict[str, bytes], own_uid: bool) -> tuple[str, bool]:
@@ -358,8 +358,8 @@ def _pivot(root: str) -> None:
     """Make `root` the root, and detach the old one so that no path leads back to it."""
     os.chdir(root)
     number = PIVOT_ROOT.get(platform.machine())
-    if number is None:  # no pivot_root number known here: chroot, which CAP_SYS_CHROOT alone undoes
-        os.chroot(".")
+    if number is None:  # no pivot_root number known here: the old root stays behind a chroot, which
+        os.chroot(".")  # only CAP_SYS_CHROOT (soon dropped) could leave
     elif _libc.syscall(number, b".", b".") != 0:
         _fail("pivot_root")
     elif _libc.umount2(b".", MNT_DETACH) != 0:
