@@ -33,8 +33,9 @@ def serve(spec: dict[str, Any], sock: socket.socket, output: tuple[int, int]) ->
     `output` are the grader's files for its stdout and stderr. The first message says which
     walls were put up, or that they could not be: the only time the grader believes a worker.
     """
-    rules = jail.Rules(spec["workdir"], spec["memory"], spec["cpu"], spec["file_mb"], spec["visible"],
-                       spec["hidden"])
+    # Python's folders, and any other on sys.path (a .pth file's, say), but the hidden ones
+    visible = [*spec["visible"], *(p for p in sys.path if os.path.isabs(p) and not _hidden(p, spec["hidden"]))]
+    rules = jail.Rules(spec["workdir"], spec["memory"], spec["cpu"], spec["file_mb"], visible, spec["hidden"])
     try:
         walls = jail.confine(rules, output, sock.fileno())
     except OSError as e:
