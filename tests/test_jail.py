@@ -98,14 +98,18 @@ def test_its_proc_is_read_only(sandbox: Sandbox) -> None:
 
 
 def test_a_worker_of_root_is_not_root_outside(sandbox: Sandbox) -> None:
+    """Neither the process the grader forked nor its child in the new PID namespace, which runs student code."""
     needs_root(sandbox)
     worker = start(sandbox, "")
     try:
-        status = Path(f"/proc/{worker.pid}/status").read_text()
+        children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
+        statuses = [Path(f"/proc/{pid}/status").read_text() for pid in [worker.pid, *children]]
     finally:
         worker.kill()
-    ids = [int(n) for line in status.splitlines() if line.startswith(("Uid:", "Gid:")) for n in line.split()[1:]]
-    assert len(ids) == 8 and 0 not in ids and min(ids) >= 1000, status
+    assert len(statuses) == 2
+    for status in statuses:
+        ids = [int(n) for line in status.splitlines() if line.startswith(("Uid:", "Gid:")) for n in line.split()[1:]]
+        assert len(ids) == 8 and 0 not in ids and min(ids) >= 1000, status
 
 
 def test_workers_of_root_get_uids_of_their_own(sandbox: Sandbox) -> None:
