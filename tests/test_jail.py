@@ -33,10 +33,9 @@ def needs_namespaces(sandbox: Sandbox) -> None:
         pytest.skip("this kernel does not allow unprivileged namespaces")
 
 
-def needs_root(sandbox: Sandbox) -> None:
+def needs_root() -> None:
     if os.geteuid() != 0:
         pytest.skip("the grader does not run as root here, so a worker has no root to give up")
-    needs_namespaces(sandbox)
 
 
 def test_a_worker_cannot_start_a_process(sandbox: Sandbox) -> None:
@@ -98,22 +97,22 @@ def test_its_proc_is_read_only(sandbox: Sandbox) -> None:
 
 
 def test_a_worker_of_root_is_not_root_outside(sandbox: Sandbox) -> None:
-    """Neither the process the grader forked nor its child in the new PID namespace, which runs student code."""
-    needs_root(sandbox)
+    """Neither the process the grader forked nor its child in a new PID namespace, if any, which runs student code."""
+    needs_root()
     worker = start(sandbox, "")
     try:
         children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
         statuses = [Path(f"/proc/{pid}/status").read_text() for pid in [worker.pid, *children]]
     finally:
         worker.kill()
-    assert len(statuses) == 2
+    assert len(statuses) == (2 if worker.isolation == "namespaces" else 1)
     for status in statuses:
         ids = [int(n) for line in status.splitlines() if line.startswith(("Uid:", "Gid:")) for n in line.split()[1:]]
         assert len(ids) == 8 and 0 not in ids and min(ids) >= 1000, status
 
 
 def test_workers_of_root_get_uids_of_their_own(sandbox: Sandbox) -> None:
-    needs_root(sandbox)
+    needs_root()
     workers = [start(sandbox, "") for _ in range(3)]
     uids = {Path(f"/proc/{w.pid}/status").read_text().split("Uid:")[1].split()[0] for w in workers}
     for worker in workers:
