@@ -29,15 +29,16 @@ import signal
 from dataclasses import dataclass
 from typing import Sequence
 
+from grader import seccomp
+
 CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWUSER = 0x00020000, 0x08000000, 0x10000000
-CLONE_NEWPID, CLONE_NEWNET, CLONE_THREAD = 0x20000000, 0x40000000, 0x00010000
+CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
 NAMESPACES = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND = 1, 2, 4, 8, 32, 4096
 MS_REC, MS_PRIVATE, MNT_DETACH = 16384, 1 << 18, 2
 SYS_MOUNT_SETATTR, AT_FDCWD, AT_RECURSIVE = 442, -100, 0x8000
 MOUNT_ATTR_RDONLY, MOUNT_ATTR_NOSUID, MOUNT_ATTR_NODEV = 0x1, 0x2, 0x4
-PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_SECCOMP, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 22, 24, 38
-SECCOMP_MODE_FILTER = 2
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 24, 38
 INNER_UID = 1000
 WORKER_IDS = 0x7F000000
 """Run by root, a worker takes uid and gid WORKER_IDS + its pid: distinct for every live worker
@@ -100,17 +101,6 @@ def confine(rules: Rules, output: tuple[int, int], keep: int) -> Walls:
     return Walls(isolation, _bound_tasks(own_count), _outside_uid())
 
 
-def forbid_processes() -> bool:
-    """Install the seccomp filter (after no_new_privs); False where this machine has none."""
-    program = seccomp_program(platform.machine())
-    if program is None:
-        return False
-    _no_new_privileges()
-    instructions = (_SockFilter * len(program))(*(_SockFilter(*i) for i in program))
-    fprog = _SockFprog(len(program), instructions)
-    return _prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(fprog)) == 0
-
-
 def _isolate_as_root(rules: Rules, files: dict[str, bytes]) -> str:
     """Namespaces taken as root, then a user of its own; without them, just the user."""
     uid = WORKER_IDS + os.getpid()
@@ -160,7 +150,7 @@ def _bound_tasks(own_count: bool) -> str:
     if own_count:
         resource.setrlimit(resource.RLIMIT_NPROC, (TASKS, TASKS))
     _no_new_privileges()
-    if forbid_processes():
+    if seccomp.forbid_processes():
         return "seccomp"
     return "rlimit" if own_count else "none"
 
@@ -357,7 +347,7 @@ def _make_dev(dev: str) -> None:
 def _pivot(root: str) -> None:
     """Make `root` the root, and detach the old one so that no path leads back to it."""
     os.chdir(root)
-    number = PIVOT_ROOT.get(platform.machine())
+    number = seccomp.PIVOT_ROOT.get(platform.machine())
     if number is None:  # no pivot_root number known here: the old root stays behind a chroot, which
         os.chroot(".")  # only CAP_SYS_CHROOT (soon dropped) could leave
     elif _libc.syscall(number, b".", b".") != 0:
@@ -429,65 +419,3 @@ class _CapData(ctypes.Structure):
 def _no_new_privileges() -> None:
     if _prctl(PR_SET_NO_NEW_PRIVS, 1) != 0:
         _fail("no_new_privs")
-
-
-# The seccomp filter, as classic BPF over struct seccomp_data {int nr; u32 arch; u64 ip; u64 args[6]}.
-BPF_LD_W_ABS, BPF_JEQ, BPF_JGE, BPF_JSET, BPF_RET = 0x20, 0x15, 0x35, 0x45, 0x06
-RET_KILL_PROCESS, RET_ERRNO, RET_ALLOW = 0x80000000, 0x00050000, 0x7FFF0000
-X32_SYSCALL_BIT = 0x40000000
-ARCHES = {"x86_64": (0, 0xC000003E), "aarch64": (1, 0xC00000B7)}
-"""platform.machine(): (its column in SYSCALLS, its AUDIT_ARCH_*)."""
-SYSCALLS: dict[str, tuple[int | None, int | None]] = {
-    "clone": (56, 220), "clone3": (435, 435), "fork": (57, None), "vfork": (58, None),
-    "execve": (59, 221), "execveat": (322, 281),
-    "mount": (165, 40), "umount2": (166, 39), "pivot_root": (155, 41), "chroot": (161, 51),
-    "open_tree": (428, 428), "move_mount": (429, 429), "fsopen": (430, 430), "fsconfig": (431, 431),
-    "fsmount": (432, 432), "fspick": (433, 433), "mount_setattr": (442, 442),
-    "unshare": (272, 97), "setns": (308, 268), "ptrace": (101, 117),
-    "process_vm_readv": (310, 270), "process_vm_writev": (311, 271),
-    "kexec_load": (246, 104), "kexec_file_load": (320, 294), "reboot": (169, 142),
-    "init_module": (175, 105), "finit_module": (313, 273), "delete_module": (176, 106),
-    "swapon": (167, 224), "swapoff": (168, 225), "bpf": (321, 280), "perf_event_open": (298, 241),
-    "userfaultfd": (323, 282), "keyctl": (250, 219), "add_key": (248, 217), "request_key": (249, 218),
-    "open_by_handle_at": (304, 265), "name_to_handle_at": (303, 264),
-    "io_uring_setup": (425, 425), "io_uring_enter": (426, 426), "io_uring_register": (427, 427),
-}
-"""System call numbers on x86_64 and aarch64 (None: the call does not exist there)."""
-PIVOT_ROOT = {machine: SYSCALLS["pivot_root"][column] for machine, (column, _) in ARCHES.items()}
-DENIED = [name for name in SYSCALLS if name not in ("clone", "clone3")]
-"""Refused with EPERM: new processes, programs, mounts, namespaces, other processes' memory,
-the kernel's modules, keys and BPF, and io_uring (which bypasses this filter)."""
-
-
-def seccomp_program(machine: str) -> list[tuple[int, int, int, int]] | None:
-    """The filter's BPF instructions (code, jt, jf, k) for `machine`; None if its calls are unknown.
-
-    Another architecture's calls kill the process. clone3 says ENOSYS, so that the C library
-    falls back to clone, whose flags a filter can read: a thread (CLONE_THREAD) is allowed,
-    a process is not.
-    """
-    if machine not in ARCHES:
-        return None
-    column, audit_arch = ARCHES[machine]
-    number = {name: n for name, numbers in SYSCALLS.items() if (n := numbers[column]) is not None}
-    program = [(BPF_LD_W_ABS, 0, 0, 4), (BPF_JEQ, 1, 0, audit_arch), (BPF_RET, 0, 0, RET_KILL_PROCESS),
-               (BPF_LD_W_ABS, 0, 0, 0)]
-    if machine == "x86_64":  # x32 calls share the arch, with this bit set
-        program += [(BPF_JGE, 0, 1, X32_SYSCALL_BIT), (BPF_RET, 0, 0, RET_ERRNO | errno.EPERM)]
-    program += [(BPF_JEQ, 0, 1, number["clone3"]), (BPF_RET, 0, 0, RET_ERRNO | errno.ENOSYS),
-                (BPF_JEQ, 0, 4, number["clone"]), (BPF_LD_W_ABS, 0, 0, 16),  # the low half of args[0]
-                (BPF_JSET, 0, 1, CLONE_THREAD), (BPF_RET, 0, 0, RET_ALLOW),
-                (BPF_RET, 0, 0, RET_ERRNO | errno.EPERM)]
-    for name in DENIED:
-        if name in number:
-            program += [(BPF_JEQ, 0, 1, number[name]), (BPF_RET, 0, 0, RET_ERRNO | errno.EPERM)]
-    return [*program, (BPF_RET, 0, 0, RET_ALLOW)]
-
-
-class _SockFilter(ctypes.Structure):
-    _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8),
-                ("k", ctypes.c_uint32)]
-
-
-class _SockFprog(ctypes.Structure):
-    _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(_SockFilter))]

@@ -161,7 +161,7 @@ class Worker:
         self.display = display
         self.limits = limits
         self._sock = sock
-        self._output = dict(zip(OUTPUTS, output))
+        self._output = dict(zip(OUTPUTS, output, strict=True))
         self._printed: dict[str, str] = {}
         self._deadline = time.monotonic() + limits.timeout
         self._alive = True

@@ -94,7 +94,7 @@ def test_rnn_gradients_are_torch_autograds_clipped_to_five(n: int, h: int, steps
     loss, grads, _ = reference("rnn").loss_and_gradients(inputs, targets, hprev, *params.values())
     leaves = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
     state, total = torch.tensor(hprev), torch.zeros((), dtype=torch.float64)
-    for i, t in zip(inputs, targets):
+    for i, t in zip(inputs, targets, strict=True):
         state = torch.tanh(leaves["Wxh"][:, i:i + 1] + leaves["Whh"] @ state + leaves["bh"])
         scores = (leaves["Why"] @ state + leaves["by"])[:, 0]
         total = total - torch.log_softmax(scores, 0)[t]

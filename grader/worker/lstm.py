@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import numpy as np
 import torch
 
 from grader.worker.loader import BadAnswer, Module, NotRunnable, array, scalar, step_function
@@ -86,7 +85,8 @@ def train(module: Module, request: dict[str, Any]) -> dict[str, Any]:
     watch = "state" in request["want"]
     calls: list[dict[str, Any]] = []
     hooks = [model.register_forward_pre_hook(lambda m, args: calls.append(_given(m, args))),
-             model.register_forward_hook(lambda m, args, out: calls[-1].update(returned=_snapshot(out)))] if watch else []
+             model.register_forward_hook(lambda m, args, out: calls[-1].update(returned=_snapshot(out)))
+             ] if watch else []
     step, records, done = step_function(module), [], 0
     try:
         for _ in range(int(request["iterations"])):
