@@ -30,6 +30,7 @@ class Grading:
     faults: dict[str, Exception] = field(default_factory=dict)
     sandbox: Sandbox | None = None
     load_faults: dict[str, SubmissionFault] = field(default_factory=dict)
+    walls: set[tuple[str, str]] = field(default_factory=set)
 
 
 def grade(path: Path | str, rubric: Rubric | None = None, sandbox: Sandbox | None = None) -> Report:
@@ -44,7 +45,8 @@ def grade(path: Path | str, rubric: Rubric | None = None, sandbox: Sandbox | Non
         grading.sandbox = sandbox if sandbox is not None else _started(stack, grading)
         results = tuple(run_check(c, grading) for c in rubric.checks)
     submission = grading.submission
-    return Report(str(path), results, _file_names(submission), _notes(submission, grading.programs))
+    notes = (*_notes(submission, grading.programs), *_weak_walls(grading.walls))
+    return Report(str(path), results, _file_names(submission), notes)
 
 
 def _found(path: Path, rubric: Rubric) -> Grading:
@@ -104,7 +106,8 @@ def _outcome(config: CheckConfig, grading: Grading) -> CheckResult:
 
 
 def _run(config: CheckConfig, program: Program, grading: Grading, sandbox: Sandbox) -> CheckResult:
-    ctx = Context(config, program, grading.rubric, sandbox, grading.load_faults, _private_folders(grading))
+    ctx = Context(config, program, grading.rubric, sandbox, grading.load_faults, _private_folders(grading),
+                  grading.walls)
     try:
         message = REGISTRY[config.id].function(ctx)
     except SubmissionFault as fault:
@@ -156,6 +159,16 @@ def _private_folders(grading: Grading) -> tuple[Path, ...]:
     rubric, submission = grading.rubric, grading.submission.path
     return (rubric.path.resolve().parent, rubric.text.resolve().parent, submission.resolve().parent,
             submission.absolute().parent)  # both, when the tutor's path is a link
+
+
+def _weak_walls(walls: set[tuple[str, str]]) -> list[str]:
+    """A warning when some worker ran with fewer walls than this grader can build (SECURITY.md)."""
+    weak = sorted({w for w in walls if w != ("namespaces", "seccomp")})
+    if not weak:
+        return []
+    got = "; ".join(f"isolation {i}, new processes stopped by {p}" for i, p in weak)
+    return [f"student code ran with fewer walls than usual ({got}): this machine should not grade "
+            "untrusted code (see SECURITY.md)"]
 
 
 def _file_names(submission: Submission) -> dict[str, str]:

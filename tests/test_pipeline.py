@@ -196,3 +196,12 @@ def test_a_linked_secret_never_reaches_the_report(cheap: Path, tmp_path: Path, s
     assert "TOP-SECRET" not in render_json(report) and "TOP-SECRET" not in render_text(report)
     assert [c.status for c in report.checks] == ["error", "passed", "passed"]
     assert report.checks[0].message.startswith("rnn.py is a symbolic link (to ")
+
+
+def test_a_report_warns_when_a_worker_ran_with_fewer_walls() -> None:
+    from grader.pipeline import _weak_walls
+
+    assert _weak_walls({("namespaces", "seccomp")}) == []
+    notes = _weak_walls({("namespaces", "seccomp"), ("process", "rlimit")})
+    assert len(notes) == 1 and "isolation process, new processes stopped by rlimit" in notes[0]
+    assert "should not grade untrusted code" in notes[0]

@@ -33,6 +33,8 @@ class Context:
     load_faults: dict[str, SubmissionFault] = field(default_factory=dict)
     """Shared by the checks of one submission: a task file that hung or crashed on load."""
     private: tuple[Path, ...] = ()
+    walls: set[tuple[str, str]] = field(default_factory=set)
+    """Shared by the checks of one submission: (isolation, processes) of every worker started."""
     """Folders the worker must not see (the submission's neighbours, the rubric's)."""
     load_errors: list[dict[str, Any]] = field(default_factory=list)
     _worker: Worker | None = None
@@ -55,6 +57,7 @@ class Context:
         self._worker = self.sandbox.worker(files, SUBMISSION_NAME, self.program.file.name, self.program.broken,
                                            Limits(self.config.timeout, self.config.memory), self.private,
                                            self.rubric.seed)
+        self.walls.add((self._worker.isolation, self._worker.processes))
         try:
             loaded = self._worker.call("load", timeout=self.rubric.load_timeout, task=task, skip=list(skip))
         except (WorkerTimeout, WorkerDied) as e:
