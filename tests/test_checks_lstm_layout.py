@@ -62,3 +62,20 @@ def test_numpy_and_torch_assemble_the_same_weights() -> None:
     for k, v in ours.items():
         np.testing.assert_array_equal(v, theirs[k].numpy())
     np.testing.assert_array_equal(ours["Wy"], params["out.weight"].T)
+
+
+def test_per_gate_parameters_used_on_the_right_are_read_both_ways() -> None:
+    """x @ W_g + h @ U_g + b_g: W_g is (n, h), like the output layer's transpose; U_g is square."""
+    n, h = 3, 2
+    rng = np.random.default_rng(4)
+    params = {}
+    for g in "ifco":
+        params.update({f"W_{g}": rng.normal(size=(n, h)), f"U_{g}": rng.normal(size=(h, h)),
+                       f"b_{g}": rng.normal(size=h)})
+    params.update({"V": rng.normal(size=(h, n)), "c": rng.normal(size=n)})
+    structure = {"modules": [module("", "_charLSTM", list(params))], "parameters": params}
+    found = output_layer(structure, n, h)
+    assert found is not None and found[1].name == "V" and found[2] is not None and found[2].name == "c"
+    wh = [r.assemble(params)["Wh"] for r in readings(structure, n, h)]
+    expected = np.vstack([params[f"U_{g}"].T for g in "ifco"])
+    assert any(np.array_equal(w, expected) for w in wh)

@@ -79,6 +79,8 @@ def output_layer(structure: Structure, n: int, h: int) -> tuple[set[str], Piece,
             bias = Piece(own[1]) if len(own) > 1 and params[own[1]].shape == (n,) else None
             return {p.name for p in (Piece(own[0]), bias) if p}, Piece(own[0]), bias
     weights = [k for k, v in params.items() if v.shape in ((n, h), (h, n))]
+    if len(weights) > 1:  # per-gate input weights (h, n) or (n, h) come four alike; the output layer alone
+        weights = [k for k in weights if sum(v.shape == params[k].shape for v in params.values()) == 1]
     biases = [k for k, v in params.items() if v.shape == (n,)]
     if len(weights) == 1 and len(biases) <= 1:
         weight = Piece(weights[0], transpose=params[weights[0]].shape != (n, h))
@@ -122,6 +124,7 @@ def readings(structure: Structure, n: int, h: int) -> list[Reading]:
     elif weights["xh"] and not weights["x"] and not weights["h"]:
         for x_cols, h_cols in (((0, n), (n, n + h)), ((h, h + n), (0, h))):  # cat((x, h)) or cat((h, x))
             stacks.append(([_cut(p, x_cols) for p in weights["xh"]], [_cut(p, h_cols) for p in weights["xh"]]))
+    stacks += [(wx, [_flipped(p) for p in wh]) for wx, wh in stacks if any(_square(p, params) for p in wh)]
     found_readings = [Reading(tuple(wx), tuple(wh), groups, wy, by) for wx, wh in stacks]
     return [r for r in found_readings if _shapes_fit(r, params, n, h)]
 
@@ -135,6 +138,15 @@ def match(found: Sequence[Reading], parameters: Mapping[str, np.ndarray], x: np.
                for k in ("output", "h", "c") if k in got):
             return reading, order
     return None
+
+
+def _square(piece: Piece, params: Mapping[str, np.ndarray]) -> bool:
+    return len(set(params[piece.name].shape)) == 1
+
+
+def _flipped(piece: Piece) -> Piece:
+    """A square (h, h) weight read the other way round: h @ U rather than U @ h."""
+    return Piece(piece.name, not piece.transpose, piece.columns) if piece.columns is None else piece
 
 
 def _cut(piece: Piece, columns: tuple[int, int]) -> Piece:
