@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 from typing import Any
 
 import torch
@@ -84,7 +85,8 @@ def train(module: Module, request: dict[str, Any]) -> dict[str, Any]:
                 p.copy_(torch.as_tensor(request["parameters"][name], dtype=p.dtype).reshape(p.shape))
     watch = "state" in request["want"]
     calls: list[dict[str, Any]] = []
-    hooks = [model.register_forward_pre_hook(lambda m, args: calls.append(_given(m, args))),
+    hooks = [model.register_forward_pre_hook(lambda m, args, kwargs: calls.append(_given(m, args, kwargs)),
+                                             with_kwargs=True),
              model.register_forward_hook(lambda m, args, out: calls[-1].update(returned=_snapshot(out)))
              ] if watch else []
     step, records, done = step_function(module), [], 0
@@ -122,8 +124,13 @@ def _structure(model: torch.nn.Module) -> dict[str, Any]:
     return {"modules": modules, "parameters": parameters}
 
 
-def _given(model: torch.nn.Module, args: tuple[Any, ...]) -> dict[str, Any]:
-    """What one forward call was given: its tensor arguments and the parameters at that moment."""
+def _given(model: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """What one forward call was given: its arguments in forward's order (tensors; None for the
+    rest), and the parameters at that moment."""
+    try:
+        args = tuple(inspect.signature(model.forward).bind(*args, **kwargs).arguments.values())
+    except (TypeError, ValueError):  # a signature Python cannot read, or a call that does not fit it
+        args = (*args, *kwargs.values())
     tensors = [array(_plain(a), "an argument of forward") if isinstance(a, torch.Tensor) else None for a in args]
     return {"args": tensors,
             "parameters": {name: p.detach().double().numpy().copy() for name, p in model.named_parameters()}}
