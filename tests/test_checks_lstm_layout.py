@@ -79,3 +79,22 @@ def test_per_gate_parameters_used_on_the_right_are_read_both_ways() -> None:
     wh = [r.assemble(params)["Wh"] for r in readings(structure, n, h)]
     expected = np.vstack([params[f"U_{g}"].T for g in "ifco"])
     assert any(np.array_equal(w, expected) for w in wh)
+
+
+def test_row_and_column_biases_are_read_as_vectors() -> None:
+    """b_g (1, h) per gate and an output bias (1, n), or one bias (4h, 1) and by (n, 1)."""
+    n, h = 3, 2
+    rng = np.random.default_rng(5)
+    rows = {}
+    for g in "ifgo":
+        rows.update({f"W_{g}": rng.normal(size=(n, h)), f"U_{g}": rng.normal(size=(h, h)),
+                     f"b_{g}": rng.normal(size=(1, h))})
+    rows.update({"V": rng.normal(size=(h, n)), "c": rng.normal(size=(1, n))})
+    columns = {"Wxh": rng.normal(size=(4 * h, n)), "Whh": rng.normal(size=(4 * h, h)),
+               "bh": rng.normal(size=(4 * h, 1)), "Why": rng.normal(size=(n, h)), "by": rng.normal(size=(n, 1))}
+    for params, bias, output_bias in ((rows, np.concatenate([rows[f"b_{g}"][0] for g in "ifgo"]), rows["c"][0]),
+                                      (columns, columns["bh"][:, 0], columns["by"][:, 0])):
+        structure = {"modules": [module("", "_charLSTM", list(params))], "parameters": params}
+        weights = readings(structure, n, h)[0].assemble(params)
+        np.testing.assert_array_equal(weights["b"], bias)
+        np.testing.assert_array_equal(weights["by"], output_bias)

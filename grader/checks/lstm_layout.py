@@ -29,9 +29,13 @@ class Piece:
     name: str
     transpose: bool = False
     columns: tuple[int, int] | None = None
+    flat: bool = False
+    """A bias kept as a column (k, 1) or a row (1, k), read as a vector (k,)."""
 
     def take(self, values: Mapping[str, Any]) -> Any:
         value = values[self.name]
+        if self.flat:
+            return value.reshape(-1)
         value = value.T if self.transpose else value
         return value[:, self.columns[0]:self.columns[1]] if self.columns else value
 
@@ -76,15 +80,15 @@ def output_layer(structure: Structure, n: int, h: int) -> tuple[set[str], Piece,
     for m in structure["modules"]:
         a, own = m["attributes"], m["parameters"]
         if a.get("in_features") == h and a.get("out_features") == n and own and params[own[0]].shape == (n, h):
-            bias = Piece(own[1]) if len(own) > 1 and params[own[1]].shape == (n,) else None
+            bias = _vector(own[1], params) if len(own) > 1 and _length(params[own[1]].shape) == n else None
             return {p.name for p in (Piece(own[0]), bias) if p}, Piece(own[0]), bias
     weights = [k for k, v in params.items() if v.shape in ((n, h), (h, n))]
     if len(weights) > 1:  # per-gate input weights (h, n) or (n, h) come four alike; the output layer alone
         weights = [k for k in weights if sum(v.shape == params[k].shape for v in params.values()) == 1]
-    biases = [k for k, v in params.items() if v.shape == (n,)]
+    biases = [k for k, v in params.items() if _length(v.shape) == n]
     if len(weights) == 1 and len(biases) <= 1:
         weight = Piece(weights[0], transpose=params[weights[0]].shape != (n, h))
-        bias = Piece(biases[0]) if biases else None
+        bias = _vector(biases[0], params) if biases else None
         return {weights[0], *biases}, weight, bias
     return None
 
@@ -98,6 +102,8 @@ def readings(structure: Structure, n: int, h: int) -> list[Reading]:
     params = structure["parameters"]
     weights: dict[str, list[Piece]] = {"x": [], "h": [], "xh": []}
     biases: dict[str, list[Piece]] = {"x": [], "h": [], "xh": [], "": []}
+    defined: list[Piece] = []  # the hand-written biases, in definition order
+    lstm_biases: list[Piece] = []  # those of nn.LSTM and nn.LSTMCell
     for m in structure["modules"]:
         own = [p for p in m["parameters"] if p not in used]
         if m["type"] in ("LSTM", "LSTMCell") and own:
@@ -105,17 +111,20 @@ def readings(structure: Structure, n: int, h: int) -> list[Reading]:
                 return []
             for name in own:
                 role = "x" if "weight_ih" in name else "h" if "weight_hh" in name else ""
-                (weights[role] if role else biases[""]).append(Piece(name))
+                (weights[role] if role else lstm_biases).append(Piece(name))
             continue
         role = ""
         for name in own:  # a bias belongs with the weight defined just before it
             shape = params[name].shape
-            if len(shape) == 2 and (filed := _oriented(shape, n, h)):
+            if _length(shape) in (h, 4 * h):
+                biases[role].append(_vector(name, params))
+                defined.append(biases[role][-1])
+            elif len(shape) == 2 and (filed := _oriented(shape, n, h)):
                 role = filed[0]
                 weights[role].append(Piece(name, transpose=filed[1]))
-            elif len(shape) == 1 and shape[0] in (h, 4 * h):
-                biases[role].append(Piece(name))
-    groups = _bias_groups(biases, params, h)
+    groups = _bias_groups([lstm_biases, *biases.values()], params, h)
+    if groups is None:  # per-gate biases defined before their weights: take them in definition order
+        groups = _bias_groups([lstm_biases, defined], params, h)
     if groups is None:
         return []
     stacks: list[tuple[list[Piece], list[Piece]]] = []
@@ -134,10 +143,24 @@ def match(found: Sequence[Reading], parameters: Mapping[str, np.ndarray], x: np.
     """The reading and gate order whose reference LSTM gives what the student's forward gave."""
     for reading, order in itertools.product(found, GATE_ORDERS):
         expected = run(reading.assemble(parameters), x, h0, c0, order)
-        if all(np.allclose(np.reshape(got[k], np.shape(expected[k])), expected[k], rtol=rtol, atol=atol)
+        if all(np.size(got[k]) == np.size(expected[k])
+               and np.allclose(np.reshape(got[k], np.shape(expected[k])), expected[k], rtol=rtol, atol=atol)
                for k in ("output", "h", "c") if k in got):
             return reading, order
     return None
+
+
+def _length(shape: tuple[int, ...]) -> int | None:
+    """The length of a vector (k,), or of a column (k, 1) or a row (1, k); None for anything else."""
+    if len(shape) == 1:
+        return shape[0]
+    if len(shape) == 2 and 1 in shape:
+        return shape[0] * shape[1]
+    return None
+
+
+def _vector(name: str, params: Mapping[str, np.ndarray]) -> Piece:
+    return Piece(name, flat=len(params[name].shape) == 2)
 
 
 def _square(piece: Piece, params: Mapping[str, np.ndarray]) -> bool:
@@ -164,12 +187,12 @@ def _oriented(shape: tuple[int, ...], n: int, h: int) -> tuple[str, bool] | None
     return None
 
 
-def _bias_groups(biases: dict[str, list[Piece]], params: Mapping[str, np.ndarray], h: int
+def _bias_groups(biases: list[list[Piece]], params: Mapping[str, np.ndarray], h: int
                  ) -> tuple[tuple[Piece, ...], ...] | None:
     """Whole (4h,) bias vectors, and per-gate (h,) ones stacked four at a time like their weights."""
     groups: list[tuple[Piece, ...]] = []
-    for parts in biases.values():
-        gates = [p for p in parts if params[p.name].shape == (h,)]
+    for parts in biases:
+        gates = [p for p in parts if _length(params[p.name].shape) == h]
         whole = [p for p in parts if p not in gates]
         if len(gates) % 4:
             return None
