@@ -48,7 +48,8 @@ def _distinct(nh: tuple[int, int]) -> bool:
     return len({n, h, n + h, 4 * h}) == 4
 
 
-sizes = st.tuples(st.integers(2, 7), st.integers(1, 5)).filter(_distinct)
+sizes = st.tuples(st.integers(2, 7), st.integers(2, 5)).filter(_distinct)
+"""h >= 2: at h = 1 a (4h, 1) bias looks like a weight, and squeeze() takes the hidden axis away."""
 
 
 @st.composite
@@ -106,8 +107,9 @@ def forward(ctx: Context) -> str:
             got = worker.call("lstm.forward", **case.request())
             T = len(case.inputs)
             check_shape("forward's output", got["output"], (T, case.n))
-            check_shape("forward's hc[0] (h)", got["h"], (1, 1, case.h))
-            check_shape("forward's hc[1] (c)", got["c"], (1, 1, case.h))
+            for key, name in (("h", "forward's hc[0] (h)"), ("c", "forward's hc[1] (c)")):
+                if got[key].size != case.h:  # (1, 1, h) as nn.LSTM gives it; (1, h) or (h,) work as well
+                    check_shape(name, got[key], (1, 1, case.h))
             _same_as_an_lstm(built, case, got, rtol, atol)
 
     ctx.search(lstm_cases(), probe)
@@ -155,9 +157,9 @@ def _diagnosis(found: list[Reading], built: Structure, case: LstmCase, got: dict
     return ""
 
 
-@check("lstm.gradcheck", task="task3", params={"examples": Param(4, 1), "rtol": Param(1e-5), "atol": Param(1e-7)})
+@check("lstm.gradcheck", task="task3", params={"examples": Param(4, 1), "rtol": Param(1e-4), "atol": Param(1e-5)})
 def gradcheck(ctx: Context) -> str:
-    """Autograd's gradients (float64) equal the reference LSTM's for every parameter."""
+    """Autograd's gradients in the model as built equal the reference LSTM's for every parameter."""
     worker = ctx.worker(skip=OWN_MODEL)
     rtol, atol = ctx.param("rtol"), ctx.param("atol")
 

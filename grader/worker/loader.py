@@ -43,6 +43,15 @@ class Module:
         """What probes keep between requests (a model built at chosen sizes, say)."""
         self.loop: ast.While | ast.For | None = None
         self.step: Callable[[], bool] | None = None
+        self.classes: dict[str, ast.ClassDef] = {}
+        """The top-level class statements, to run again once the grader has chosen the sizes."""
+
+    def define_again(self, name: str) -> None:
+        """Run the class statement `name` again, so that what it reads when it is defined (default
+        arguments, class attributes) sees the sizes the grader set since."""
+        statement = self.classes.get(name)
+        if statement is not None:
+            exec(compile(ast.Module([statement], []), self.display, "exec"), self.namespace)
 
     def function(self, name: str) -> Callable[..., Any]:
         """A callable the task defines, or a clear error naming what is missing."""
@@ -83,6 +92,8 @@ def load(module: Module, request: dict[str, Any]) -> dict[str, Any]:
         error = _run(module, statement)
         if error:
             errors.append({"line": statement.lineno, "message": error})
+        elif isinstance(statement, ast.ClassDef):
+            module.classes[statement.name] = statement
     module.loop = task_loop
     return {"errors": errors, "loop": task_loop is not None, "skipped": skipped}
 
