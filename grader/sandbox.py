@@ -123,6 +123,8 @@ class Sandbox:
 
     def close(self) -> None:
         self._control.close()
+        if not self._ready:  # still importing torch for workers nobody asked for: no need to wait
+            self._server.kill()
         try:
             self._server.wait(timeout=5)
         except subprocess.TimeoutExpired:

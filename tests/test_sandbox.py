@@ -266,3 +266,10 @@ def test_only_a_workers_first_message_may_report_a_fault_of_the_grader(tmp_path:
         process.kill()
         process.wait()
         theirs.close()
+
+
+def test_a_sandbox_that_forked_nothing_closes_at_once() -> None:
+    """A submission with nothing to run (every file broken, or only links) is not kept waiting for torch."""
+    began = time.monotonic()
+    Sandbox().close()
+    assert time.monotonic() - began < 1.0
