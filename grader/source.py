@@ -1,8 +1,13 @@
-"""Making a task file runnable: mixed tabs read sensibly, invalid lines isolated.
+"""Making a task file runnable: invalid lines isolated, mixed tabs read as the rubric says.
 
 A blank left unfilled (`criterion = `) or a typo must cost only the marks that depend on
 it. Each line Python cannot compile is replaced by a call that raises when (and only
 when) it runs, so the rest of the file still loads. Line numbers never change.
+
+Indentation that mixes tabs and spaces so that Python refuses it (TabError) is read
+`strict`ly by default: those lines are isolated like any other invalid line, placed
+where the tab width that compiles reads them. `lenient` reads the whole file with
+that tab width instead, so the lines run.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from grader.submission import TaskFile
 BROKEN_CALL = "__grader_broken__"
 MAX_REPAIRS = 60
 TAB_WIDTHS = (4, 8)
+INDENTATIONS = ("strict", "lenient")
 _HEADER_LINE = re.compile(r"on line (\d+)")
 
 
@@ -42,23 +48,34 @@ class Program:
         return f"lines not valid Python in {self.file.name}: {where}; the first: {first}"
 
 
-def prepare(file: TaskFile) -> Program:
-    """Compile-check a task file and isolate each statement that does not compile."""
+def prepare(file: TaskFile, indentation: str = "strict") -> Program:
+    """Compile-check a task file and isolate each statement that does not compile.
+
+    `indentation` says how lines Python refuses for mixing tabs and spaces are read:
+    "strict" isolates them, "lenient" reads tabs at the width that compiles.
+    """
+    if indentation not in INDENTATIONS:
+        raise ValueError(f"indentation must be one of {', '.join(INDENTATIONS)}, got {indentation!r}")
     lines = file.text.split("\n")
     notes: list[str] = []
     broken: dict[int, str] = {}
+    tab_width: int | None = None
+    """Once Python refused mixed tabs (strict): the width at which tabs are read to place stubs."""
     for _ in range(MAX_REPAIRS):
         error = compile_error("\n".join(lines), file.name)
         if error is None:
             return Program(file, "\n".join(lines), broken, tuple(notes))
-        if isinstance(error, TabError) and not any("tabs" in n for n in notes):
+        if isinstance(error, TabError) and indentation == "lenient" and not any("tabs" in n for n in notes):
             lines = _untabbed(lines, file.name, notes)
             continue
+        if isinstance(error, TabError) and tab_width is None:
+            tab_width = _tab_width(lines, file.name)
+            notes.append(f"{file.name}: indentation read strictly, as Python does (rubric: indentation: strict)")
         line = _culprit(error, lines)
         if line is None or line in broken:
             break
         broken[line] = _describe(file, line, error, lines[line - 1])
-        lines[line - 1] = _stub(lines, line, error)
+        lines[line - 1] = _stub(lines, line, error, tab_width)
     reason = _describe(file, error.lineno or 0, error, "") if error else "could not be repaired"
     return Program(file, "", broken, tuple(notes), fatal=f"{reason}; the file could not be repaired")
 
@@ -76,13 +93,19 @@ def compile_error(source: str, filename: str) -> SyntaxError | None:
 
 def _untabbed(lines: list[str], name: str, notes: list[str]) -> list[str]:
     """Indentation mixes tabs and spaces inconsistently: read tabs as the width that compiles."""
+    width = _tab_width(lines, name) or TAB_WIDTHS[-1]
+    notes.append(f"{name}: tabs and spaces are mixed in the indentation; "
+                 f"read with tabs as {width} spaces (rubric: indentation: lenient)")
+    return [_expand_indent(line, width) for line in lines]
+
+
+def _tab_width(lines: list[str], name: str) -> int | None:
+    """The first tab width at which the indentation compiles, if any does."""
     for width in TAB_WIDTHS:
         candidate = [_expand_indent(line, width) for line in lines]
         if not isinstance(compile_error("\n".join(candidate), name), IndentationError):
-            break
-    notes.append(f"{name}: tabs and spaces are mixed in the indentation; "
-                 f"read with tabs as {width} spaces")
-    return candidate
+            return width
+    return None
 
 
 def _expand_indent(line: str, width: int) -> str:
@@ -101,34 +124,67 @@ def _culprit(error: SyntaxError, lines: list[str]) -> int | None:
     return min(error.lineno, code_lines[-1]) if code_lines else None
 
 
-def _stub(lines: list[str], line: int, error: SyntaxError) -> str:
-    """A statement with the right indentation that raises the line's error when it runs."""
+def _stub(lines: list[str], line: int, error: SyntaxError, tab_width: int | None = None) -> str:
+    """A statement with the right indentation that raises the line's error when it runs.
+
+    With `tab_width` (Python refused mixed tabs), a line whose indentation is refused is placed
+    where tabs of that width put it, indented so that Python accepts it.
+    """
     text = lines[line - 1]
     indent = text[: len(text) - len(text.lstrip(" \t"))]
-    if isinstance(error, IndentationError) and not error.msg.startswith("expected an indented"):
-        indent = _previous_indent(lines, line)
-    if _opens_block(lines, line) and not error.msg.startswith("expected an indented"):
+    misplaced = isinstance(error, IndentationError) and not error.msg.startswith("expected an indented")
+    if misplaced:
+        indent = _previous_indent(lines, line) if tab_width is None else _level_indent(lines, line, tab_width)
+    if _opens_block(lines, line, tab_width or 8) and not error.msg.startswith("expected an indented"):
         return f"{indent}if {BROKEN_CALL}({line}):"  # keeps the indented body attached
     return f"{indent}{BROKEN_CALL}({line})"
 
 
-def _opens_block(lines: list[str], line: int) -> bool:
+def _opens_block(lines: list[str], line: int, tab_width: int = 8) -> bool:
     """The next code line is indented deeper than this one (a block header, colon or not)."""
-    width = len(lines[line - 1].expandtabs(8)) - len(lines[line - 1].expandtabs(8).lstrip())
     for text in lines[line:]:
-        if text.strip() and not text.lstrip().startswith("#"):
-            return len(text.expandtabs(8)) - len(text.expandtabs(8).lstrip()) > width
+        if _is_code(text):
+            return _width(text, tab_width) > _width(lines[line - 1], tab_width)
     return False
+
+
+def _level_indent(lines: list[str], line: int, tab_width: int) -> str:
+    """An indentation Python accepts after the lines before `line`, at the depth tabs of
+    `tab_width` give it: a deeper line extends the previous one's with spaces, any other
+    reuses that of the nearest line as deep (or the previous line's, if none is)."""
+    wanted = _width(lines[line - 1], tab_width)
+    before = [text for text in reversed(lines[: line - 1]) if _is_code(text)]
+    if not before:
+        return ""
+    previous = before[0]
+    if wanted > _width(previous, tab_width):
+        return _indent(previous) + " " * (wanted - _width(previous, tab_width))
+    level = next((text for text in before if _width(text, tab_width) <= wanted), previous)
+    return _indent(level if _width(level, tab_width) == wanted else previous)
 
 
 def _previous_indent(lines: list[str], line: int) -> str:
     for text in reversed(lines[: line - 1]):
-        if text.strip() and not text.lstrip().startswith("#"):
-            return text[: len(text) - len(text.lstrip(" \t"))]
+        if _is_code(text):
+            return _indent(text)
     return ""
 
 
+def _is_code(text: str) -> bool:
+    return bool(text.strip()) and not text.lstrip().startswith("#")
+
+
+def _indent(text: str) -> str:
+    return text[: len(text) - len(text.lstrip(" \t"))]
+
+
+def _width(text: str, tab_width: int) -> int:
+    return len(_indent(text).expandtabs(tab_width))
+
+
 def _describe(file: TaskFile, line: int, error: SyntaxError, text: str) -> str:
+    if isinstance(error, TabError):
+        return f"{file.where(line)}: indentation mixes tabs and spaces (TabError): use one or the other"
     shown = f": {text.strip()}" if text.strip() else ""
     return f"{file.where(line)} is not valid Python ({error.msg}){shown}"
 
