@@ -12,6 +12,7 @@ import yaml
 
 from grader.checks import CheckSpec, Param, load_all
 from grader.errors import RubricError
+from grader.source import INDENTATIONS
 
 VISIBILITIES = ("public", "hidden")
 
@@ -20,7 +21,7 @@ COMMON = {
     "timeout": Param(60.0, 1.0, 3600.0),  # wall seconds for the whole check
     "memory": Param(2048, 64, 65536),  # MiB the worker may allocate
 }
-TOP_LEVEL = ("text", "seed", "load_timeout", "checks")
+TOP_LEVEL = ("text", "seed", "load_timeout", "indentation", "checks")
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class CheckConfig:
 
 @dataclass(frozen=True)
 class Rubric:
-    """The whole rubric: the training text, the seed, and the checks in report order."""
+    """The whole rubric: the training text, the seed, how to read indentation, and the checks in report order."""
 
     path: Path
     text: Path
@@ -46,6 +47,8 @@ class Rubric:
     load_timeout: float
     """Seconds a task file's definitions may take to run (a hang there costs every check)."""
     checks: tuple[CheckConfig, ...]
+    indentation: str = "strict"
+    """How lines Python refuses for mixing tabs and spaces are read (grader.source.INDENTATIONS)."""
 
     def config(self, check_id: str) -> CheckConfig:
         for c in self.checks:
@@ -80,12 +83,13 @@ def parse_rubric(raw: object, path: Path) -> Rubric:
         raise RubricError(f"{path}: text: no such file {text}")
     seed = _number(top.get("seed", 0), "seed", Param(0, 0, 2**32 - 1), path)
     load_timeout = _number(top.get("load_timeout", 10.0), "load_timeout", Param(10.0, 0.5, 600.0), path)
+    indentation = _choice(top.get("indentation", "strict"), "indentation", INDENTATIONS, path)
     checks = _mapping(top.get("checks"), "checks", path)
     if not checks:
         raise RubricError(f"{path}: checks: the rubric names no checks")
     registry = load_all()
     configs = tuple(_check(str(k), v, registry, path) for k, v in checks.items())
-    return Rubric(path, text, int(seed), float(load_timeout), configs)
+    return Rubric(path, text, int(seed), float(load_timeout), configs, indentation)
 
 
 def _check(check_id: str, raw: object, registry: Mapping[str, CheckSpec], path: Path) -> CheckConfig:
@@ -97,10 +101,7 @@ def _check(check_id: str, raw: object, registry: Mapping[str, CheckSpec], path: 
     allowed = {**COMMON, **spec.params}
     _no_unknown_keys(body, (*allowed, "visibility"), where, path)
     values = {k: _number(body.get(k, p.default), f"{where}.{k}", p, path) for k, p in allowed.items()}
-    visibility = body.get("visibility", "public")
-    if visibility not in VISIBILITIES:
-        raise RubricError(f"{path}: {where}.visibility: must be one of {', '.join(VISIBILITIES)}, "
-                          f"got {visibility!r}")
+    visibility = _choice(body.get("visibility", "public"), f"{where}.visibility", VISIBILITIES, path)
     own = MappingProxyType({k: values[k] for k in spec.params})
     return CheckConfig(check_id, spec.task, float(values["points"]), str(visibility),
                        float(values["timeout"]), int(values["memory"]), own)
@@ -116,6 +117,12 @@ def _number(value: object, where: str, param: Param, path: Path) -> float | int:
     if param.maximum is not None and value > param.maximum:
         raise RubricError(f"{path}: {where}: must be <= {param.maximum}, got {value!r}")
     return int(value) if whole else float(value)
+
+
+def _choice(value: object, where: str, choices: tuple[str, ...], path: Path) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise RubricError(f"{path}: {where}: must be one of {', '.join(choices)}, got {value!r}")
+    return value
 
 
 def _mapping(value: object, where: str, path: Path) -> Mapping[str, Any]:

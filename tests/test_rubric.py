@@ -94,3 +94,16 @@ def test_defaults_fill_what_the_rubric_leaves_out() -> None:
     doc["checks"] = {"rnn.weights": None}
     config = parse_rubric(doc, RUBRIC).config("rnn.weights")
     assert (config.points, config.visibility, config.params["examples"]) == (1.0, "public", 12)
+
+
+def test_indentation_is_strict_unless_the_rubric_says_lenient(rubric: Rubric) -> None:
+    assert rubric.indentation == "strict"
+    doc = raw()
+    del doc["indentation"]
+    assert parse_rubric(doc, RUBRIC).indentation == "strict"
+    assert parse_rubric({**raw(), "indentation": "lenient"}, RUBRIC).indentation == "lenient"
+
+
+@pytest.mark.parametrize("value", ["loose", 8, None])
+def test_unknown_indentation_names_the_key_and_the_allowed_values(value: object) -> None:
+    assert f"indentation: must be one of strict, lenient, got {value!r}" in error_of({**raw(), "indentation": value})
