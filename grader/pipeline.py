@@ -64,7 +64,7 @@ def _found(path: Path, rubric: Rubric) -> Grading:
 def _prepared(grading: Grading) -> Grading:
     for task, file in grading.submission.files.items():
         try:
-            grading.programs[task] = prepare(file)
+            grading.programs[task] = prepare(file, grading.rubric.indentation)
         except Exception as e:  # a bug in source repair costs this task's checks only
             grading.faults[task] = _wrapped(f"preparing {file.name}", e)
     return grading
