@@ -39,7 +39,11 @@ PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 """What a worker sees of the host besides Python (read-only): programs, libraries, settings."""
 OUTPUT_KEEP = 64 * 1024
-"""Bytes of a worker's output read from its beginning, and as many from its end."""
+"""Bytes of a worker's output read from its beginning, and as many from its end (what the worker's
+own capped streams keep: grader.worker.output.KEEP)."""
+OUTPUT_SLACK = 4 * 1024
+"""Room for the line in which the worker says how much it left out: a file of up to 2 OUTPUT_KEEP +
+OUTPUT_SLACK bytes is read whole."""
 OUTPUTS = ("stdout.txt", "stderr.txt")
 BROKEN_REPLY = (protocol.ProtocolError, OSError, ValueError, TypeError, LookupError, ArithmeticError,
                 RecursionError, MemoryError, EOFError, struct.error)
@@ -278,10 +282,10 @@ def _read_output(fd: int) -> str:
     """A capture file's text, through the grader's own descriptor: all of it, or its first and
     last OUTPUT_KEEP bytes and how many were left out."""
     size = os.fstat(fd).st_size
-    if size <= 2 * OUTPUT_KEEP:
+    if size <= 2 * OUTPUT_KEEP + OUTPUT_SLACK:
         return os.pread(fd, size, 0).decode(errors="replace")
     head, tail = os.pread(fd, OUTPUT_KEEP, 0), os.pread(fd, OUTPUT_KEEP, size - OUTPUT_KEEP)
-    return (f"{head.decode(errors='replace')}\n[... {size - 2 * OUTPUT_KEEP} bytes left out ...]\n"
+    return (f"{head.decode(errors='replace')}\n[... {size - 2 * OUTPUT_KEEP:,} bytes left out ...]\n"
             f"{tail.decode(errors='replace')}")
 
 

@@ -198,7 +198,7 @@ def test_long_output_keeps_its_beginning_and_end(sandbox: Sandbox) -> None:
     text = worker.output()
     worker.kill()
     assert text.startswith("first\nxxx") and text.endswith("xxx\nlast\n") and len(text) < 200_000
-    assert "bytes left out" in text
+    assert "characters left out" in text
 
 
 @pytest.mark.parametrize("patch", [
@@ -273,3 +273,28 @@ def test_a_sandbox_that_forked_nothing_closes_at_once() -> None:
     began = time.monotonic()
     Sandbox().close()
     assert time.monotonic() - began < 1.0
+
+
+def test_a_worker_printing_100_mb_still_answers_and_keeps_both_ends(sandbox: Sandbox) -> None:
+    code = ("import sys\nprint('first')\ndef lossFun(inputs, targets, hprev):\n    return 1\n"
+            "for _ in range(2):\n    print('x' * 50_000_000)\n    sys.stdout.write('y' * 10)\nprint('last')\n")
+    worker = start(sandbox, code)
+    began = time.monotonic()
+    assert worker.call("load", task="task2")["errors"] == []
+    assert time.monotonic() - began < 5
+    text = worker.output()
+    worker.kill()
+    assert text.startswith("first\nxxx") and text.endswith("xxx\nyyyyyyyyyylast\n") and len(text) < 200_000
+    printed = len("first\n") + 2 * (50_000_001 + 10) + len("last\n")
+    assert f"[... {printed - 2 * 64 * 1024:,} characters left out ...]" in text
+    assert worker.output() == text  # kept after the kill
+
+
+def test_an_endless_loop_that_printed_much_still_names_its_line(sandbox: Sandbox) -> None:
+    code = ("import sys\nfor _ in range(3):\n    print('e' * 10_000_000, file=sys.stderr)\n"
+            "def lossFun(inputs, targets, hprev):\n    while True:\n        print('x' * 1000, file=sys.stderr)\n")
+    worker = start(sandbox, code, timeout=3)
+    worker.call("load", task="task2")
+    with pytest.raises(WorkerTimeout, match=r"still running s.py line 6 \(in lossFun\)"):
+        params = {name: np.zeros((1, 1)) for name in ("Wxh", "Whh", "Why", "bh", "by")}
+        worker.call("rnn.loss", params=params, inputs=[0], targets=[0], hprev=np.zeros((1, 1)))

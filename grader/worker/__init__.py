@@ -22,6 +22,7 @@ import torch
 from grader import jail, protocol
 from grader.worker import loader, lstm, rnn
 from grader.worker.loader import BadAnswer, NotRunnable, Module, describe
+from grader.worker.output import capture
 
 Operation = Callable[[Module, dict[str, Any]], dict[str, Any]]
 OPERATIONS: dict[str, Operation] = {**loader.OPERATIONS, **rnn.OPERATIONS, **lstm.OPERATIONS}
@@ -41,7 +42,8 @@ def serve(spec: dict[str, Any], sock: socket.socket, output: tuple[int, int]) ->
     except OSError as e:
         protocol.send(sock, {"ok": False, "kind": "internal", "message": f"cannot confine a worker: {e}"})
         return
-    faulthandler.register(signal.SIGUSR1, all_threads=False)  # where it hangs, asked before a kill
+    streams = capture()  # before any student code: printing never fails, nor costs much
+    faulthandler.register(signal.SIGUSR1, all_threads=False)  # where it hangs, asked before a kill (to fd 2)
     if walls.isolation == "namespaces":
         os.environ["TMPDIR"] = "/tmp"  # its own, in its new root
         tempfile.tempdir = None  # computed again, from TMPDIR
@@ -50,15 +52,19 @@ def serve(spec: dict[str, Any], sock: socket.socket, output: tuple[int, int]) ->
     _seed(int(spec["seed"]))
     protocol.send(sock, {"ok": True, "value": dataclasses.asdict(walls)})
     module = Module(spec["filename"], spec["display"], spec["broken"])
-    while True:
-        try:
-            request = protocol.receive(sock)
-        except (protocol.ProtocolError, OSError):
-            return
-        answer = _answer(module, request)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        protocol.send(sock, answer)
+    try:
+        while True:
+            try:
+                request = protocol.receive(sock)
+            except (protocol.ProtocolError, OSError):
+                return
+            answer = _answer(module, request)
+            for stream in streams:  # the worker's own, whatever sys.stdout now is
+                stream.persist()
+            protocol.send(sock, answer)
+    finally:
+        for stream in streams:
+            stream.persist()
 
 
 def _hidden(path: str, hidden: list[tuple[str, list[str]]]) -> bool:
