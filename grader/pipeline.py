@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from grader.checks import REGISTRY
+from grader.checks import EVERYTHING, REGISTRY
 from grader.checks.context import Context
-from grader.errors import InternalError, SubmissionFault, UsageError
+from grader.errors import InternalError, SubmissionFault, UsageError, WorkerTimeout
 from grader.report import CheckResult, Report, Status
 from grader.rubric import CheckConfig, Rubric, load_rubric
 from grader.sandbox import Sandbox
@@ -33,6 +33,9 @@ class Grading:
     sandbox: Sandbox | None = None
     load_faults: dict[str, SubmissionFault] = field(default_factory=dict)
     walls: set[tuple[str, str]] = field(default_factory=set)
+    hangs: dict[str, tuple[frozenset[str], str]] = field(default_factory=dict)
+    """By task: the student's functions a check was stuck in when it ran past its time limit, and
+    what that check said."""
 
 
 def grade(path: Path | str, rubric: Rubric | None = None, sandbox: Sandbox | None = None) -> Report:
@@ -110,15 +113,36 @@ def _outcome(config: CheckConfig, grading: Grading) -> CheckResult:
 
 
 def _run(config: CheckConfig, program: Program, grading: Grading, sandbox: Sandbox) -> CheckResult:
+    hung = _hung_before(config, grading)
+    if hung:
+        return _result(config, "error", hung)
     ctx = Context(config, program, grading.rubric, sandbox, grading.load_faults, _private_folders(grading),
                   grading.walls)
     try:
         message = REGISTRY[config.id].function(ctx)
     except SubmissionFault as fault:
+        if isinstance(fault, WorkerTimeout):
+            said = str(fault).removesuffix(f"; smallest failing example: {fault.details.get('example')}")
+            grading.hangs.setdefault(config.task, (ctx.stuck_in(), f"{config.id}: {said}"))
         return _result(config, fault.status, _with_hints(str(fault), ctx), fault.details)  # type: ignore[arg-type]
     finally:
         ctx.close()
     return _result(config, "passed", message)
+
+
+def _hung_before(config: CheckConfig, grading: Grading) -> str | None:
+    """Why a check is not run: code it needs already ran past its time limit in an earlier check.
+
+    One hang costs one timeout, not one per check. Where the stack dump named no function of the
+    student's, any check of the task might meet the same hang.
+    """
+    if config.task not in grading.hangs:
+        return None
+    stuck, first = grading.hangs[config.task]
+    calls = REGISTRY[config.id].calls
+    if stuck and EVERYTHING not in calls and not calls & stuck:
+        return None
+    return f"not run: code it needs already ran past its time limit ({first})"
 
 
 def _result(config: CheckConfig, status: Status, message: str,

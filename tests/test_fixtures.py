@@ -92,3 +92,14 @@ def test_replacing_the_workers_own_functions_earns_no_mark(case: str, rubric: Ru
     gained = [c.id for c, p in zip(forged.checks, plain.checks, strict=True) if c.score > p.score]
     assert not gained, f"the forgery earned {gained}"
     assert [c.message for c in forged.checks] != [c.message for c in plain.checks], "the forgery had no effect"
+
+
+@pytest.mark.slow
+def test_a_hang_costs_one_timeout_and_the_later_checks_say_why(graded: Callable[[str], Report]) -> None:
+    checks = {c.id: c for c in graded("lstm_forward_hangs").checks}
+    assert "line 36 (in forward)" in checks["lstm.forward"].message
+    for later in ("lstm.gradcheck", "lstm.state_carry", "lstm.loss_decrease"):
+        assert checks[later].message.startswith("not run: code it needs already ran past its time limit "
+                                                "(lstm.forward: no answer within the time limit of"), later
+        assert "line 36 (in forward)" in checks[later].message
+    assert checks["lstm.criterion"].status == "passed"  # it never calls forward

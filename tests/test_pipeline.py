@@ -205,3 +205,22 @@ def test_a_report_warns_when_a_worker_ran_with_fewer_walls() -> None:
     notes = _weak_walls({("namespaces", "seccomp"), ("process", "rlimit")})
     assert len(notes) == 1 and "isolation process, new processes stopped by rlimit" in notes[0]
     assert "should not grade untrusted code" in notes[0]
+
+
+@pytest.mark.parametrize("stuck,skipped", [
+    (frozenset({"forward", "helper"}), {"lstm.gradcheck", "lstm.state_carry", "lstm.loss_decrease"}),
+    (frozenset({"criterion"}), {"lstm.criterion", "lstm.state_carry", "lstm.loss_decrease"}),
+    (frozenset(), {"lstm.init", "lstm.gradcheck", "lstm.criterion", "lstm.state_carry", "lstm.loss_decrease"}),
+])
+def test_after_a_hang_only_the_checks_that_run_the_same_code_are_not_run(stuck: frozenset[str],
+                                                                         skipped: set[str]) -> None:
+    """An empty stack dump names no function: then any check of the task might meet the hang."""
+    from grader.pipeline import Grading, _hung_before
+    from grader.rubric import load_rubric
+    from grader.submission import Submission
+
+    rubric = load_rubric()
+    grading = Grading(Submission(Path(".")), rubric, hangs={"task3": (stuck, "lstm.forward: no answer")})
+    later = [c for c in rubric.checks if c.task == "task3" and c.id != "lstm.forward"]
+    assert {c.id for c in later if _hung_before(c, grading)} == skipped
+    assert not any(_hung_before(c, grading) for c in rubric.checks if c.task == "task2")

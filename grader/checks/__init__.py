@@ -25,6 +25,10 @@ class Param:
         return int if isinstance(self.default, int) else float
 
 
+EVERYTHING = "*"
+"""A check that runs the training loop runs every function of the task."""
+
+
 @dataclass(frozen=True)
 class CheckSpec:
     """A registered check: its id, the task file it reads, and its rubric parameters."""
@@ -34,20 +38,23 @@ class CheckSpec:
     function: CheckFunction
     params: Mapping[str, Param]
     summary: str
+    calls: frozenset[str] = frozenset({EVERYTHING})
+    """The student's functions the check runs (a hang in one of them ends it at once)."""
 
 
 REGISTRY: dict[str, CheckSpec] = {}
 
 
-def check(check_id: str, *, task: str, params: Mapping[str, Param] | None = None
-          ) -> Callable[[CheckFunction], CheckFunction]:
-    """Register `function` as the check `check_id`; an id may be registered once."""
+def check(check_id: str, *, task: str, params: Mapping[str, Param] | None = None,
+          calls: tuple[str, ...] = (EVERYTHING,)) -> Callable[[CheckFunction], CheckFunction]:
+    """Register `function` as the check `check_id`; an id may be registered once. `calls` names
+    the student's functions it runs."""
 
     def register(function: CheckFunction) -> CheckFunction:
         if check_id in REGISTRY:
             raise ValueError(f"check id {check_id!r} is registered twice")
         summary = (function.__doc__ or "").strip().splitlines()[0] if function.__doc__ else ""
-        REGISTRY[check_id] = CheckSpec(check_id, task, function, dict(params or {}), summary)
+        REGISTRY[check_id] = CheckSpec(check_id, task, function, dict(params or {}), summary, frozenset(calls))
         return function
 
     return register

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from grader.errors import SubmissionFault, WorkerDied, WorkerTimeout
 from grader.examples import search
 from grader.rubric import CheckConfig, Rubric
-from grader.sandbox import PACKAGE_ROOT, Limits, Sandbox, Worker
+from grader.sandbox import PACKAGE_ROOT, STACK_FRAME, Limits, Sandbox, Worker
 from grader.source import Program
 
 T = TypeVar("T")
@@ -66,6 +66,14 @@ class Context:
             raise fault from None
         self.load_errors = list(loaded["errors"])
         return self._worker
+
+    def stuck_in(self) -> frozenset[str]:
+        """The student's functions on the stack when this check's worker ran past its time limit
+        (from the stack dump the worker wrote before it was killed)."""
+        if self._worker is None:
+            return frozenset()
+        frames = STACK_FRAME.findall(self._worker.output("stderr.txt"))
+        return frozenset(name for file, _, name in frames if file == self.program.file.name)
 
     def search(self, strategy: st.SearchStrategy[T], probe: Callable[[T], None]) -> None:
         """Look for the smallest input on which `probe` fails, over the rubric's example count."""

@@ -61,7 +61,7 @@ def lstm_cases(draw: st.DrawFn, max_steps: int = 5) -> LstmCase:
     return LstmCase(n, h, tuple(inputs), rng.normal(0, 0.5, h), rng.normal(0, 0.5, h), seed)
 
 
-@check("lstm.init", task="task3", params={"examples": Param(10, 1)})
+@check("lstm.init", task="task3", params={"examples": Param(10, 1)}, calls=("__init__",))
 def init(ctx: Context) -> str:
     """_charLSTM() builds one LSTM layer and a linear layer back to the vocabulary."""
     worker, cell = ctx.worker(skip=OWN_MODEL), reference("lstm_cell")
@@ -95,7 +95,8 @@ def _count_problem(shapes: dict[str, tuple[int, ...]], total: int, n: int, h: in
             f"(nn.LSTM's two bias vectors) or 4h(n+h+1) + n(h+1) = {one + out} (one bias per gate)")
 
 
-@check("lstm.forward", task="task3", params={"examples": Param(15, 1), "rtol": Param(1e-4), "atol": Param(1e-5)})
+@check("lstm.forward", task="task3", params={"examples": Param(15, 1), "rtol": Param(1e-4), "atol": Param(1e-5)},
+       calls=("__init__", "forward"))
 def forward(ctx: Context) -> str:
     """forward returns an LSTM's scores and last (h, c), computed with the student's own weights."""
     worker = ctx.worker(skip=OWN_MODEL)
@@ -157,7 +158,8 @@ def _diagnosis(found: list[Reading], built: Structure, case: LstmCase, got: dict
     return ""
 
 
-@check("lstm.gradcheck", task="task3", params={"examples": Param(4, 1), "rtol": Param(1e-4), "atol": Param(1e-5)})
+@check("lstm.gradcheck", task="task3", params={"examples": Param(4, 1), "rtol": Param(1e-4), "atol": Param(1e-5)},
+       calls=("__init__", "forward"))
 def gradcheck(ctx: Context) -> str:
     """Autograd's gradients in the model as built equal the reference LSTM's for every parameter."""
     worker = ctx.worker(skip=OWN_MODEL)
@@ -209,7 +211,8 @@ def _same_gradient(name: str, got: np.ndarray | None, expected: np.ndarray, rtol
     check_close(f"the gradient of {name}", got, expected, rtol, atol)
 
 
-@check("lstm.criterion", task="task3", params={"examples": Param(20, 1), "rtol": Param(1e-5), "atol": Param(1e-6)})
+@check("lstm.criterion", task="task3", params={"examples": Param(20, 1), "rtol": Param(1e-5), "atol": Param(1e-6)},
+       calls=("criterion",))
 def criterion(ctx: Context) -> str:
     """criterion(scores, targets) is the mean cross-entropy of raw scores."""
     worker, cell = ctx.worker(skip=OWN_MODEL), reference("lstm_cell")
