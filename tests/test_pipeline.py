@@ -121,10 +121,10 @@ def test_a_crash_preparing_a_task_file_errors_that_tasks_checks_only(
         monkeypatch: pytest.MonkeyPatch, cheap: Path, sandbox: Sandbox) -> None:
     real = pipeline.prepare
 
-    def fragile(file: TaskFile) -> Program:
+    def fragile(file: TaskFile, indentation: str = "strict") -> Program:
         if file.task == "task2":
             raise IndexError("string index out of range")
-        return real(file)
+        return real(file, indentation)
 
     monkeypatch.setattr(pipeline, "prepare", fragile)
     report = grade(SOLVED, load_rubric(cheap), sandbox)
