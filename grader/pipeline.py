@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import itertools
 import threading
 import traceback
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from grader.checks.context import Context
 from grader.errors import InternalError, SubmissionFault, UsageError, WorkerTimeout
 from grader.report import CheckResult, Report, Status
 from grader.rubric import CheckConfig, Rubric, load_rubric
-from grader.sandbox import Sandbox
+from grader.sandbox import Sandbox, Worker
 from grader.source import Program, prepare
 from grader.submission import DEFINES, TASKS, Submission, load_submission
 
@@ -124,7 +125,8 @@ def _run(config: CheckConfig, program: Program, grading: Grading, sandbox: Sandb
         if isinstance(fault, WorkerTimeout):
             said = str(fault).removesuffix(f"; smallest failing example: {fault.details.get('example')}")
             grading.hangs.setdefault(config.task, (ctx.stuck_in(), f"{config.id}: {said}"))
-        return _result(config, fault.status, _with_hints(str(fault), ctx), fault.details)  # type: ignore[arg-type]
+        message, details = _with_printed(_with_hints(str(fault), ctx), fault.details, ctx._worker)
+        return _result(config, fault.status, message, details)  # type: ignore[arg-type]
     finally:
         ctx.close()
     return _result(config, "passed", message)
@@ -172,6 +174,19 @@ def _with_hints(message: str, ctx: Context) -> str:
     if invalid and not any(text in message for text in invalid):
         hints.append(f"note: {ctx.program.broken_summary()}")
     return "; ".join([message, *hints])
+
+
+def _with_printed(message: str, details: Mapping[str, Any], worker: Worker | None, count: int = 10,
+                  width: int = 200, hint: int = 120) -> tuple[str, dict[str, Any]]:
+    """A failing check's message and details with the first lines the student's code printed (often
+    the clue): up to `count` non-empty lines of `width` characters in details, the first in the
+    message if that stays within `hint` characters."""
+    printed = (line.rstrip()[:width] for line in (worker.output() if worker else "").splitlines() if line.strip())
+    lines = list(itertools.islice(printed, count))
+    if not lines:
+        return message, dict(details)
+    said = f"; your code printed: {lines[0].strip()}"
+    return message + said if len(said) <= hint else message, {**details, "output": lines}
 
 
 def _absent(config: CheckConfig, submission: Submission) -> CheckResult:
