@@ -11,7 +11,9 @@ from typing import Iterator
 
 import pytest
 
-from grader.sandbox import OUTPUT_KEEP, OUTPUT_SLACK
+from grader import grade
+from grader.rubric import Rubric, load_rubric
+from grader.sandbox import OUTPUT_KEEP, OUTPUT_SLACK, Sandbox
 from grader.worker.output import KEEP, CappedStream
 
 MARKER = re.compile(r"\n\[\.\.\. ([\d,]+) characters left out \.\.\.\]\n")
@@ -127,3 +129,29 @@ def test_other_writes_to_the_descriptor_are_kept(fd: int) -> None:
     text = content(fd)
     assert "\nStack (most recent call first):\n" in text and text.endswith("b" * 10)
 
+
+WRONG_RNN = """import numpy as np
+data = open('textData.txt').read()
+chars = sorted(set(data))
+vocab_size, hidden_size, seq_length, learning_rate = len(chars), 8, 5, 0.1
+print('vocabulary:', vocab_size, 'characters')
+print()
+print('x' * 1000)
+def lossFun(inputs, targets, hprev):
+  print('called with', len(inputs), 'inputs')
+  return 1.0, 0, 0, 0, 0, 0, hprev
+"""
+
+
+def test_a_failing_check_shows_the_first_lines_the_code_printed(tmp_path: Path, rubric: Rubric,
+                                                                sandbox: Sandbox) -> None:
+    (tmp_path / "task2_min_char_rnn.py").write_text(WRONG_RNN)
+    (tmp_path / "rubric.yaml").write_text(
+        f"text: {rubric.text}\nseed: 1\nchecks:\n  rnn.forward:\n    points: 2\n    examples: 2\n")
+    report = grade(tmp_path / "task2_min_char_rnn.py", load_rubric(tmp_path / "rubric.yaml"), sandbox)
+    check = report.checks[0]
+    assert check.status in ("failed", "error")
+    assert check.details["output"][:2] == ["vocabulary: 70 characters", "x" * 200]
+    assert check.details["output"][2].startswith("called with")
+    assert len(check.details["output"]) <= 10
+    assert check.message.endswith("; your code printed: vocabulary: 70 characters")
