@@ -172,7 +172,7 @@ def _with_hints(message: str, ctx: Context) -> str:
     hints = [f"note: {ctx.program.file.where(e['line'])} raised {e['message']}"
              for e in ctx.load_errors if e["message"] not in invalid][:2]
     if invalid and not any(text in message for text in invalid):
-        hints.append(f"note: {ctx.program.broken_summary()}")
+        hints.insert(0, f"note: {ctx.program.broken_summary()}")  # the cause first, its consequences after
     return "; ".join([message, *hints])
 
 
