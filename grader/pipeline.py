@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from grader.checks import EVERYTHING, REGISTRY
+from grader.registry import EVERYTHING, REGISTRY
 from grader.checks.context import Context
 from grader.errors import InternalError, SubmissionFault, UsageError, WorkerTimeout
 from grader.report import CheckResult, Report, Status

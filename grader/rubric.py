@@ -10,7 +10,8 @@ from typing import Any, Mapping
 
 import yaml
 
-from grader.checks import CheckSpec, Param, load_all
+from grader.checks import load_all
+from grader.registry import CheckSpec, Param
 from grader.errors import RubricError
 from grader.source import INDENTATIONS
 

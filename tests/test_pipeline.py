@@ -10,7 +10,8 @@ import pytest
 
 from conftest import FIXTURES, ROOT
 from grader import cli, grade, pipeline
-from grader.checks import REGISTRY, load_all
+from grader.checks import load_all
+from grader.registry import REGISTRY
 from grader.checks.context import Context
 from grader.errors import InternalError
 from grader.report import Report, render_json, render_text

@@ -7,15 +7,17 @@ import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from hypothesis import strategies as st
 
 from grader.errors import SubmissionFault, WorkerDied, WorkerTimeout
 from grader.examples import search
-from grader.rubric import CheckConfig, Rubric
 from grader.sandbox import PACKAGE_ROOT, STACK_FRAME, Limits, Sandbox, Worker
 from grader.source import Program
+
+if TYPE_CHECKING:  # the rubric uses the checks; the checks read the rubric only through a Context
+    from grader.rubric import CheckConfig, Rubric
 
 T = TypeVar("T")
 SUBMISSION_NAME = "submission.py"

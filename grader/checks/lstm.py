@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from grader.checks import Param, check
+from grader.registry import Param, check
 from grader.checks.context import Context, reference
 from grader.checks.lstm_layout import GATE_ORDERS, Reading, Structure, match, output_layer, readings, run
 from grader.checks.text import CourseText, course_text

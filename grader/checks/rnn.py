@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from grader.checks import Param, check
+from grader.registry import Param, check
 from grader.checks.context import Context, reference
 from grader.checks.text import course_text
 from grader.compare import centred_differences, check_close, check_fall, check_shape, index_text
