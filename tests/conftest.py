@@ -46,3 +46,11 @@ def graded(rubric: Rubric, sandbox: Sandbox) -> Callable[[str], Report]:
         return reports[case]
 
     return report
+
+
+def without_isolation(reason: str) -> None:
+    """Skip an isolation test where this machine cannot build the wall, but never on CI, where it can:
+    there a wall that silently went missing must fail the run, not pass it by skipping."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; CI runs as root with namespaces, so this wall must be tested here")
+    pytest.skip(reason)

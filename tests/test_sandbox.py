@@ -17,7 +17,7 @@ import numpy as np
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, without_isolation
 from grader import protocol
 from grader.errors import InternalError, SubmissionFault, WorkerDied, WorkerTimeout
 from grader.sandbox import Limits, Sandbox, Worker
@@ -63,7 +63,7 @@ def needs_namespaces(sandbox: Sandbox) -> None:
     worker = start(sandbox, "")
     worker.kill()
     if worker.isolation != "namespaces":
-        pytest.skip("this kernel does not allow unprivileged namespaces")
+        without_isolation("this kernel does not allow unprivileged namespaces")
 
 
 def test_definitions_run_and_failing_statements_are_recorded(sandbox: Sandbox) -> None:
