@@ -40,7 +40,6 @@ class CheckSpec:
     task: str
     function: CheckFunction
     params: Mapping[str, Param]
-    summary: str
     calls: frozenset[str] = frozenset({EVERYTHING})
     """The student's functions the check runs (a hang in one of them ends it at once)."""
 
@@ -56,8 +55,7 @@ def check(check_id: str, *, task: str, params: Mapping[str, Param] | None = None
     def register(function: CheckFunction) -> CheckFunction:
         if check_id in REGISTRY:
             raise ValueError(f"check id {check_id!r} is registered twice")
-        summary = (function.__doc__ or "").strip().splitlines()[0] if function.__doc__ else ""
-        REGISTRY[check_id] = CheckSpec(check_id, task, function, dict(params or {}), summary, frozenset(calls))
+        REGISTRY[check_id] = CheckSpec(check_id, task, function, dict(params or {}), frozenset(calls))
         return function
 
     return register
