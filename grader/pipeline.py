@@ -18,7 +18,8 @@ from grader.report import CheckResult, Report, Status
 from grader.rubric import CheckConfig, Rubric, load_rubric
 from grader.sandbox import Sandbox, Worker
 from grader.source import Program, prepare
-from grader.submission import DEFINES, TASKS, Submission, load_submission
+from grader.lab import DEFINES, TASKS
+from grader.submission import Submission, load_submission
 
 MAX_MESSAGE = 300
 

@@ -13,12 +13,8 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Iterator
 
 from grader.errors import UsageError
+from grader.lab import DEFINES, TASKS
 
-TASKS = {
-    "task2": re.compile(r"^[ \t]*def[ \t]+lossFun[ \t]*\(", re.MULTILINE),
-    "task3": re.compile(r"^[ \t]*class[ \t]+_charLSTM\b", re.MULTILINE),
-}
-DEFINES = {"task2": "a function lossFun", "task3": "a class _charLSTM"}
 NAMED = {"task2": ("task2", "rnn"), "task3": ("task3", "lstm")}
 """Words in a file's name that say which task it is meant to be (for a link that cannot be read)."""
 SOURCE_SUFFIXES = (".py", ".ipynb")

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from hypothesis import strategies as st
 
+from grader import lab
 from grader.errors import SubmissionFault, WorkerDied, WorkerTimeout
 from grader.examples import search
 from grader.sandbox import PACKAGE_ROOT, STACK_FRAME, Limits, Sandbox, Worker
@@ -21,7 +22,6 @@ if TYPE_CHECKING:  # the rubric uses the checks; the checks read the rubric only
 
 T = TypeVar("T")
 SUBMISSION_NAME = "submission.py"
-TEXT_NAME = "textData.txt"
 
 
 @dataclass
@@ -55,7 +55,7 @@ class Context:
         key = f"{task}:{','.join(skip)}"
         if key in self.load_faults:
             raise self.load_faults[key]
-        files = {SUBMISSION_NAME: self.program.source.encode(), TEXT_NAME: self.rubric.text.read_bytes()}
+        files = {SUBMISSION_NAME: self.program.source.encode(), lab.TEXT: self.rubric.text.read_bytes()}
         self._worker = self.sandbox.worker(files, SUBMISSION_NAME, self.program.file.name, self.program.broken,
                                            Limits(self.config.timeout, self.config.memory), self.private,
                                            self.rubric.seed)

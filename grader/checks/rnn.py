@@ -9,13 +9,14 @@ import numpy as np
 from hypothesis import strategies as st
 
 from grader.registry import Param, check
+from grader import lab
 from grader.checks.context import Context, reference
 from grader.checks.text import course_text
 from grader.compare import centred_differences, check_close, check_fall, check_shape, index_text
 from grader.errors import Mismatch
 from grader.examples import explained
 
-PARAMETERS = ("Wxh", "Whh", "Why", "bh", "by")
+PARAMETERS = lab.RNN_PARAMETERS
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-TRAINING_NAMES = {"task2": {"lossFun"}, "task3": {"charLSTM", "optimizer"}}
-TEXT = "textData.txt"
+from grader import lab
+
 STEP = "__grader_step__"
 ITERATOR = "__grader_iterator__"
 
@@ -72,8 +72,8 @@ def load(module: Module, request: dict[str, Any]) -> dict[str, Any]:
     with open(module.filename, encoding="utf-8") as f:
         tree = ast.parse(f.read(), module.display)
     statements = _flatten(tree.body)
-    task_loop = _training_loop(statements, TRAINING_NAMES[request["task"]])
-    others = set().union(*TRAINING_NAMES.values())
+    task_loop = _training_loop(statements, lab.TRAINING_CALLS[request["task"]])
+    others = set().union(*lab.TRAINING_CALLS.values())
     module.namespace.update({"__name__": "__main__", "__file__": module.filename,
                              "__builtins__": _builtins(), "__grader_broken__": _broken(module)})
     errors, skipped = [], 0
@@ -273,8 +273,8 @@ def _builtins() -> dict[str, Any]:
     real_open = builtins.open
 
     def open_text(file: Any, *args: Any, **kwargs: Any) -> io.IOBase:
-        if isinstance(file, (str, os.PathLike)) and os.path.basename(os.fspath(file)).lower() == TEXT.lower():
-            file = TEXT
+        if isinstance(file, (str, os.PathLike)) and os.path.basename(os.fspath(file)).lower() == lab.TEXT.lower():
+            file = lab.TEXT
         return real_open(file, *args, **kwargs)  # type: ignore[no-any-return]
 
     names["open"] = open_text

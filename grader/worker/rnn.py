@@ -6,10 +6,10 @@ from typing import Any
 
 import numpy as np
 
+from grader import lab
 from grader.worker.loader import BadAnswer, Module, array, scalar
 
-PARAMETERS = ("Wxh", "Whh", "Why", "bh", "by")
-GRADIENTS = ("dWxh", "dWhh", "dWhy", "dbh", "dby")
+PARAMETERS, GRADIENTS = lab.RNN_PARAMETERS, lab.RNN_GRADIENTS
 
 
 def loss(module: Module, request: dict[str, Any]) -> dict[str, Any]:
@@ -40,11 +40,8 @@ def perturbed(module: Module, request: dict[str, Any]) -> dict[str, Any]:
 def _call(module: Module, params: dict[str, np.ndarray], request: dict[str, Any]) -> Any:
     loss_fun = module.function("lossFun")
     n, h = params["Wxh"].shape[1], params["Wxh"].shape[0]
-    chars = [chr(0x61 + i) for i in range(n)]
     module.namespace.update({name: params[name].copy() for name in PARAMETERS})
-    module.namespace.update(vocab_size=n, hidden_size=h, chars=chars,
-                            char_to_ix={c: i for i, c in enumerate(chars)},
-                            ix_to_char=dict(enumerate(chars)))
+    module.namespace.update(lab.sizes(n, h))
     inputs = [int(i) for i in request["inputs"]]
     targets = [int(i) for i in request["targets"]]
     return loss_fun(inputs, targets, np.array(request["hprev"], dtype=np.float64))
