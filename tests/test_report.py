@@ -1,0 +1,131 @@
+"""The Report: its sums, and its text and JSON renderings as a person and a script read them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pytest
+
+from grader.report import STATUSES, CheckResult, Report, Status, render_json, render_text
+
+CHECK_KEYS = ["id", "task", "status", "score", "max_score", "message", "visibility", "details", "internal_error"]
+REPORT_KEYS = ["submission", "score", "max_score", "internal_error", "files", "notes", "checks"]
+
+
+def result(check_id: str = "rnn.forward", status: Status = "passed", score: float = 2, max_score: float = 2,
+           message: str = "ok", **more: Any) -> CheckResult:
+    return CheckResult(check_id, "task2", status, score, max_score, message, **more)
+
+
+def sample() -> Report:
+    return Report("alice", (
+        result("rnn.forward", "passed", 2, 2, "right loss and hidden state"),
+        result("rnn.gradcheck", "failed", 0, 2, "dWxh differs", details={"worst": [3, 1], "error": 0.41}),
+        result("lstm.init", "error", 0, 1, "NameError: name 'nn' is not defined"),
+        result("lstm.forward", "skipped", 0, 2, "no task 3 file"),
+    ), files={"task2": "a/task2_min_char_rnn.py"}, notes=("zip member b.py is a link",))
+
+
+def test_a_check_result_becomes_a_dict_with_every_field_in_order() -> None:
+    r = result(details={"output": ["hello"]}, visibility="hidden", internal_error=True)
+    d = r.to_dict()
+    assert list(d) == CHECK_KEYS
+    assert d == {"id": "rnn.forward", "task": "task2", "status": "passed", "score": 2, "max_score": 2,
+                 "message": "ok", "visibility": "hidden", "details": {"output": ["hello"]}, "internal_error": True}
+
+
+def test_a_check_results_dict_is_a_copy_its_reader_may_change() -> None:
+    r = result(details={"k": 1})
+    r.to_dict()["details"]["k"] = 2
+    assert r.details == {"k": 1}
+
+
+def test_scores_add_up_over_the_checks() -> None:
+    report = sample()
+    assert report.score == 2 and report.max_score == 7
+
+
+def test_sums_are_rounded_so_tenths_add_up_exactly() -> None:
+    report = Report("s", tuple(result(f"c{i}", score=0.1, max_score=0.1) for i in range(3)))
+    assert sum(c.score for c in report.checks) != 0.3  # what plain float addition gives
+    assert report.score == 0.3 and report.max_score == 0.3
+
+
+def test_a_report_without_checks_scores_zero_of_zero() -> None:
+    report = Report("empty", ())
+    assert (report.score, report.max_score, report.internal_error) == (0, 0, False)
+    assert render_text(report).splitlines()[-1] == "Total: 0/0"
+
+
+def test_one_internal_error_marks_the_whole_report() -> None:
+    fine = sample()
+    broken = Report("s", (*fine.checks, result("lstm.criterion", "error", 0, 1, "internal", internal_error=True)))
+    assert not fine.internal_error and broken.internal_error
+    assert json.loads(render_json(broken))["internal_error"] is True
+
+
+def test_the_json_parses_back_with_the_documented_keys() -> None:
+    data = json.loads(render_json(sample()))
+    assert list(data) == REPORT_KEYS
+    assert data["submission"] == "alice" and data["score"] == 2 and data["max_score"] == 7
+    assert data["internal_error"] is False
+    assert data["files"] == {"task2": "a/task2_min_char_rnn.py"} and data["notes"] == ["zip member b.py is a link"]
+    assert [c["id"] for c in data["checks"]] == ["rnn.forward", "rnn.gradcheck", "lstm.init", "lstm.forward"]
+    assert all(list(c) == CHECK_KEYS for c in data["checks"])
+    assert {c["status"] for c in data["checks"]} == set(STATUSES)
+    assert data["checks"][1]["details"] == {"worst": [3, 1], "error": 0.41}
+
+
+def test_the_json_is_the_same_text_for_equal_reports() -> None:
+    assert render_json(sample()) == render_json(sample())
+    assert render_json(sample()) == json.dumps(json.loads(render_json(sample())), indent=2)
+
+
+def test_numpy_values_in_details_are_written_as_plain_numbers() -> None:
+    report = Report("s", (result(details={"worst": np.array([[1.5, 2.0]]), "n": np.int64(7)}),))
+    details = json.loads(render_json(report))["checks"][0]["details"]
+    assert details == {"worst": [[1.5, 2.0]], "n": 7}
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_a_non_finite_number_in_details_fails_loudly(value: float) -> None:
+    with pytest.raises(ValueError, match="JSON compliant"):
+        render_json(Report("s", (result(details={"error": value}),)))
+
+
+def test_a_non_finite_score_fails_loudly() -> None:
+    with pytest.raises(ValueError):
+        render_json(Report("s", (result(score=float("nan")),)))
+
+
+def test_an_object_json_cannot_write_fails_loudly_naming_its_type() -> None:
+    with pytest.raises(TypeError, match="cannot write object in a report"):
+        render_json(Report("s", (result(details={"what": object()}),)))
+
+
+def test_the_text_has_a_line_per_check_with_its_mark_points_and_message() -> None:
+    lines = render_text(sample()).splitlines()
+    assert lines[0] == "Submission: alice"
+    assert lines[1] == "  task2: a/task2_min_char_rnn.py"
+    assert lines[2] == "  note: zip member b.py is a link"
+    checks = lines[3:7]
+    assert [line.split()[0] for line in checks] == ["PASS", "FAIL", "ERROR", "SKIP"]
+    assert [line.split()[1] for line in checks] == ["rnn.forward", "rnn.gradcheck", "lstm.init", "lstm.forward"]
+    assert [line.split()[2] for line in checks] == ["2/2", "0/2", "0/1", "0/2"]
+    assert checks[1].endswith("  dWxh differs") and checks[2].endswith("NameError: name 'nn' is not defined")
+    assert lines[7] == "Total: 2/7" and len(lines) == 8
+
+
+def test_the_text_columns_line_up() -> None:
+    checks = render_text(sample()).splitlines()[3:7]
+    starts = {line.index(line.split()[2]) + len(line.split()[2]) for line in checks}  # points end together
+    messages = {line.index("  ", line.index("/")) for line in checks}
+    assert len(starts) == 1 and len(messages) == 1
+
+
+def test_the_text_shows_fractional_points_without_trailing_zeros() -> None:
+    report = Report("s", (result(score=0.5, max_score=1.0), result("b", score=0.25, max_score=1)))
+    text = render_text(report)
+    assert "0.5/1 " in text and "0.25/1 " in text and text.endswith("Total: 0.75/2\n")
