@@ -210,11 +210,18 @@ def _map_ids(uid: int, gid: int) -> None:
 
 def _become_pid_one(uid: int | None) -> None:
     """Fork into the new PID namespace; this process only waits (as `uid`, if given) and passes the exit on."""
+    ready, go = os.pipe()
     pid = os.fork()
     if pid == 0:
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        os.close(go)
+        if not os.read(ready, 1):  # nothing runs here until the waiter outside has given up root
+            os._exit(70)
+        os.close(ready)
         return
+    os.close(ready)
     _drop_privileges(uid)
+    os.write(go, b"1")
     # nothing of the old root, and nothing the worker could reach through /proc/1
     _prctl(PR_SET_DUMPABLE, 0)
     os.closerange(0, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
