@@ -35,9 +35,9 @@ class Context:
     load_faults: dict[str, SubmissionFault] = field(default_factory=dict)
     """Shared by the checks of one submission: a task file that hung or crashed on load."""
     private: tuple[Path, ...] = ()
+    """Folders the worker must not see (the submission's neighbours, the rubric's)."""
     walls: set[tuple[str, str]] = field(default_factory=set)
     """Shared by the checks of one submission: (isolation, processes) of every worker started."""
-    """Folders the worker must not see (the submission's neighbours, the rubric's)."""
     load_errors: list[dict[str, Any]] = field(default_factory=list)
     _worker: Worker | None = None
 
