@@ -16,7 +16,7 @@ from grader.checks.context import Context
 from grader.errors import InternalError, SubmissionFault, UsageError, WorkerTimeout
 from grader.report import CheckResult, Report, Status
 from grader.rubric import CheckConfig, Rubric, load_rubric
-from grader.sandbox import Sandbox, Worker
+from grader.sandbox import Sandbox
 from grader.source import Program, prepare
 from grader.lab import DEFINES, TASKS
 from grader.submission import Submission, load_submission
@@ -126,7 +126,7 @@ def _run(config: CheckConfig, program: Program, grading: Grading, sandbox: Sandb
         if isinstance(fault, WorkerTimeout):
             said = str(fault).removesuffix(f"; smallest failing example: {fault.details.get('example')}")
             grading.hangs.setdefault(config.task, (ctx.stuck_in(), f"{config.id}: {said}"))
-        message, details = _with_printed(_with_hints(str(fault), ctx), fault.details, ctx._worker)
+        message, details = _with_printed(_with_hints(str(fault), ctx), fault.details, ctx.printed())
         return _result(config, fault.status, message, details)  # type: ignore[arg-type]
     finally:
         ctx.close()
@@ -177,12 +177,12 @@ def _with_hints(message: str, ctx: Context) -> str:
     return "; ".join([message, *hints])
 
 
-def _with_printed(message: str, details: Mapping[str, Any], worker: Worker | None, count: int = 10,
+def _with_printed(message: str, details: Mapping[str, Any], output: str, count: int = 10,
                   width: int = 200, hint: int = 120) -> tuple[str, dict[str, Any]]:
     """A failing check's message and details with the first lines the student's code printed (often
     the clue): up to `count` non-empty lines of `width` characters in details, the first in the
     message if that stays within `hint` characters."""
-    printed = (line.rstrip()[:width] for line in (worker.output() if worker else "").splitlines() if line.strip())
+    printed = (line.rstrip()[:width] for line in output.splitlines() if line.strip())
     lines = list(itertools.islice(printed, count))
     if not lines:
         return message, dict(details)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.checks.text import course_text
+from grader.checks.text import course_text, sequences
 from grader.errors import Mismatch
 
 
@@ -44,3 +44,8 @@ def test_a_vocabulary_that_is_not_the_texts_characters_fails_saying_how(tmp_path
                                                                          words: str) -> None:
     with pytest.raises(Mismatch, match=words.replace("[", r"\[").replace("]", r"\]")):
         course_text(context(tmp_path, "abca"), chars)  # type: ignore[arg-type]
+
+
+def test_a_text_is_walked_in_sequences_each_with_the_next_characters_as_targets() -> None:
+    got = list(sequences(np.arange(8), 3))
+    assert [(list(x), list(y)) for x, y in got] == [([0, 1, 2], [1, 2, 3]), ([3, 4, 5], [4, 5, 6]), ([6], [7])]

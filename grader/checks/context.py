@@ -69,6 +69,10 @@ class Context:
         self.load_errors = list(loaded["errors"])
         return self._worker
 
+    def printed(self) -> str:
+        """What the student's code printed in this check (its beginning and end)."""
+        return self._worker.output() if self._worker is not None else ""
+
     def stuck_in(self) -> frozenset[str]:
         """The student's functions on the stack when this check's worker ran past its time limit
         (from the stack dump the worker wrote before it was killed)."""

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from grader.registry import Param, check
 from grader.checks.context import Context, reference
 from grader.checks.lstm_layout import GATE_ORDERS, Reading, Structure, match, output_layer, readings, run
-from grader.checks.text import CourseText, course_text
+from grader.checks.text import CourseText, course_text, sequences
 from grader.compare import check_close, check_fall, check_shape
 from grader.errors import Mismatch, StudentException
 from grader.examples import explained
@@ -400,10 +400,9 @@ def _text_loss(reading: Reading, order: str, weights: dict[str, np.ndarray], ind
     n, size = w["Wy"].shape
     h, c, total = np.zeros(size), np.zeros(size), 0.0
     with np.errstate(all="ignore"):  # weights a loop blew up give inf or nan, reported as such
-        for p in range(0, len(indices) - 1, seq_length):
-            chunk = indices[p:p + seq_length + 1]
-            out = run(w, np.eye(n)[chunk[:-1]], h, c, order)
-            total += reference("lstm_cell").cross_entropy(out["output"], chunk[1:]) * (len(chunk) - 1)
+        for inputs, targets in sequences(indices, seq_length):
+            out = run(w, np.eye(n)[inputs], h, c, order)
+            total += reference("lstm_cell").cross_entropy(out["output"], targets) * len(targets)
             h, c = out["h"], out["c"]
     return float(total / (len(indices) - 1))
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from grader.registry import Param, check
 from grader import lab
 from grader.checks.context import Context, reference
-from grader.checks.text import course_text
+from grader.checks.text import course_text, sequences
 from grader.compare import centred_differences, check_close, check_fall, check_shape, index_text
 from grader.errors import Mismatch
 from grader.examples import explained
@@ -218,8 +218,7 @@ def _text_loss(ref: Any, indices: np.ndarray, params: dict[str, np.ndarray], seq
     """The lab's RNN's cross-entropy per character on a text, in sequences, carrying the state."""
     h = np.zeros((params["Whh"].shape[0], 1))
     total = 0.0
-    for p in range(0, len(indices) - 1, seq_length):
-        chunk = indices[p:p + seq_length + 1]
-        loss, h = ref.forward(chunk[:-1].tolist(), chunk[1:].tolist(), h, *(params[k] for k in PARAMETERS))
+    for inputs, targets in sequences(indices, seq_length):
+        loss, h = ref.forward(inputs.tolist(), targets.tolist(), h, *(params[k] for k in PARAMETERS))
         total += loss
     return total / (len(indices) - 1)

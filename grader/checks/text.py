@@ -8,7 +8,7 @@ first characters of the course text, and with the starting weights it chose itse
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
@@ -32,6 +32,14 @@ class CourseText:
 
     def describe(self, length: int) -> str:
         return f"the first {min(length, len(self.text))} characters of the course text"
+
+
+def sequences(indices: np.ndarray, length: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """A text as the training loops walk it: inputs of `length` characters, each with its targets
+    (the next characters); the last sequence may be shorter."""
+    for p in range(0, len(indices) - 1, length):
+        chunk = indices[p:p + length + 1]
+        yield chunk[:-1], chunk[1:]
 
 
 def course_text(ctx: Context, chars: Any) -> CourseText:
