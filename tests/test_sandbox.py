@@ -76,8 +76,10 @@ def test_the_reference_and_the_project_are_invisible(sandbox: Sandbox) -> None:
     needs_namespaces(sandbox)
     python = Path(sys.prefix).resolve()
     kept = [python.relative_to(ROOT).parts[0]] if ROOT in python.parents else []  # a virtualenv inside
+    # the project is absent from the worker's root, or (Python living inside it) holds only the way to Python
     code = (f"import os\nopen({str(ROOT / 'reference' / 'rnn.py')!r})\n"
-            f"assert os.listdir({str(ROOT)!r}) == {kept!r}, 'project visible'\nimport reference\n")
+            f"assert not os.path.exists({str(ROOT)!r}) or os.listdir({str(ROOT)!r}) == {kept!r}, 'project visible'\n"
+            "import reference\n")
     errors = load_errors(sandbox, code)
     assert errors[0].startswith("FileNotFoundError") and len(errors) == 2
     assert errors[1].startswith("ModuleNotFoundError: No module named 'reference'")
@@ -109,7 +111,8 @@ def test_nothing_outside_its_folder_can_be_written(sandbox: Sandbox) -> None:
     code = "".join(f"open({t!r}, 'w')\n" for t in targets) + private
     errors = load_errors(sandbox, code)
     assert len(errors) == 3, errors  # its own folder and its private temporary folder are writable
-    assert all("Read-only file system" in e or "Permission denied" in e for e in errors), errors
+    refused = ("Read-only file system", "Permission denied", "No such file or directory")  # absent is fine too
+    assert all(any(why in e for why in refused) for e in errors), errors
     assert not any(os.path.exists(t) for t in [*targets, "/tmp/private.txt", "/dev/shm/private.txt"])
 
 
