@@ -7,7 +7,7 @@ import importlib
 import itertools
 import threading
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -19,6 +19,7 @@ from grader.rubric import CheckConfig, Rubric, load_rubric
 from grader.sandbox import Sandbox
 from grader.source import Program, prepare
 from grader.lab import DEFINES, TASKS
+from grader.mistakes import DIAGNOSERS, describe, parts_reached
 from grader.submission import Submission, load_submission
 
 MAX_MESSAGE = 300
@@ -38,6 +39,8 @@ class Grading:
     hangs: dict[str, tuple[frozenset[str], str]] = field(default_factory=dict)
     """By task: the student's functions a check was stuck in when it ran past its time limit, and
     what that check said."""
+    diagnoses: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    """By (task, part): the known mistake its diagnoser found there, once asked (grader.mistakes)."""
 
 
 def grade(path: Path | str, rubric: Rubric | None = None, sandbox: Sandbox | None = None) -> Report:
@@ -118,19 +121,51 @@ def _run(config: CheckConfig, program: Program, grading: Grading, sandbox: Sandb
     hung = _hung_before(config, grading)
     if hung:
         return _result(config, "error", hung)
-    ctx = Context(config, program, grading.rubric, sandbox, grading.load_faults, _private_folders(grading),
-                  grading.walls)
+    ctx = _context(config, program, grading, sandbox)
     try:
         message = REGISTRY[config.id].function(ctx)
     except SubmissionFault as fault:
         if isinstance(fault, WorkerTimeout):
             said = str(fault).removesuffix(f"; smallest failing example: {fault.details.get('example')}")
             grading.hangs.setdefault(config.task, (ctx.stuck_in(), f"{config.id}: {said}"))
-        message, details = _with_printed(_with_hints(str(fault), ctx), fault.details, ctx.printed())
-        return _result(config, fault.status, message, details)  # type: ignore[arg-type]
+        message, printed = _with_hints(str(fault), ctx), ctx.printed()
+        ctx.close()  # before a diagnoser starts its own worker
+        diagnosis = None if isinstance(fault, WorkerTimeout) else _diagnosis(config, program, grading, sandbox)
+        if diagnosis is not None:
+            message = f"{message}; {describe(diagnosis)}"
+        message, details = _with_printed(message, fault.details, printed)
+        return _result(config, fault.status, message, details, diagnosis=diagnosis)  # type: ignore[arg-type]
     finally:
         ctx.close()
     return _result(config, "passed", message)
+
+
+def _context(config: CheckConfig, program: Program, grading: Grading, sandbox: Sandbox) -> Context:
+    return Context(config, program, grading.rubric, sandbox, grading.load_faults, _private_folders(grading),
+                   grading.walls)
+
+
+def _diagnosis(config: CheckConfig, program: Program, grading: Grading, sandbox: Sandbox) -> str | None:
+    """The known mistake behind a failed check: the first one found in the parts it reaches.
+
+    Each part's diagnoser runs the student's code beside the mutants of the catalog in a worker of
+    its own, once per submission. A part it cannot run (it raises, or hangs) names no mistake.
+    """
+    for part in parts_reached(config.id):
+        key = (config.task, part)
+        if key not in grading.diagnoses and key in DIAGNOSERS:
+            settings = grading.rubric.diagnosis
+            part_config = replace(config, id=f"{config.task}:{part}", timeout=settings["timeout"], params=settings)
+            ctx = _context(part_config, program, grading, sandbox)
+            try:
+                grading.diagnoses[key] = DIAGNOSERS[key](ctx)
+            except SubmissionFault:
+                grading.diagnoses[key] = None
+            finally:
+                ctx.close()
+        if grading.diagnoses.get(key):
+            return grading.diagnoses[key]
+    return None
 
 
 def _hung_before(config: CheckConfig, grading: Grading) -> str | None:
@@ -148,11 +183,11 @@ def _hung_before(config: CheckConfig, grading: Grading) -> str | None:
     return f"not run: code it needs already ran past its time limit ({first})"
 
 
-def _result(config: CheckConfig, status: Status, message: str,
-            details: Mapping[str, Any] | None = None, internal_error: bool = False) -> CheckResult:
+def _result(config: CheckConfig, status: Status, message: str, details: Mapping[str, Any] | None = None,
+            internal_error: bool = False, diagnosis: str | None = None) -> CheckResult:
     score = config.points if status == "passed" else 0.0
     return CheckResult(config.id, config.task, status, score, config.points, message, config.visibility,
-                       dict(details or {}), internal_error)
+                       dict(details or {}), internal_error, diagnosis)
 
 
 def _internal_error(config: CheckConfig, e: Exception) -> CheckResult:

@@ -24,6 +24,8 @@ class CheckResult:
     details: Mapping[str, Any] = field(default_factory=dict)
     internal_error: bool = False
     """The grader itself failed on this check (status "error", traceback in details)."""
+    diagnosis: str | None = None
+    """The id of the known mistake behind a failed check (grader.mistakes), or None."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -36,6 +38,7 @@ class CheckResult:
             "visibility": self.visibility,
             "details": dict(self.details),
             "internal_error": self.internal_error,
+            "diagnosis": self.diagnosis,
         }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -22,7 +22,13 @@ COMMON = {
     "timeout": Param(60.0, 1.0, 3600.0),  # wall seconds for the whole check
     "memory": Param(2048, 64, 65536),  # MiB the worker may allocate
 }
-TOP_LEVEL = ("text", "seed", "load_timeout", "indentation", "checks")
+DIAGNOSIS = {
+    "rtol": Param(1e-4, 0.0, 1.0),  # how close a mutant's values must be to the student's
+    "atol": Param(1e-5, 0.0, 1.0),
+    "timeout": Param(10.0, 1.0, 600.0),  # wall seconds for each part's diagnoser
+}
+"""How known mistakes are recognised (grader.mistakes): one setting for every diagnoser."""
+TOP_LEVEL = ("text", "seed", "load_timeout", "indentation", "diagnosis", "checks")
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,9 @@ class Rubric:
     checks: tuple[CheckConfig, ...]
     indentation: str = "strict"
     """How lines Python refuses for mixing tabs and spaces are read (grader.source.INDENTATIONS)."""
+    diagnosis: Mapping[str, float] = field(
+        default_factory=lambda: MappingProxyType({k: float(p.default) for k, p in DIAGNOSIS.items()}))
+    """rtol, atol and timeout of the diagnosers that name a failed check's mistake."""
 
     def config(self, check_id: str) -> CheckConfig:
         for c in self.checks:
@@ -85,12 +94,16 @@ def parse_rubric(raw: object, path: Path) -> Rubric:
     seed = _number(top.get("seed", 0), "seed", Param(0, 0, 2**32 - 1), path)
     load_timeout = _number(top.get("load_timeout", 10.0), "load_timeout", Param(10.0, 0.5, 600.0), path)
     indentation = _choice(top.get("indentation", "strict"), "indentation", INDENTATIONS, path)
+    diagnosis = _mapping(top.get("diagnosis", {}), "diagnosis", path)
+    _no_unknown_keys(diagnosis, DIAGNOSIS, "diagnosis", path)
+    tolerances = MappingProxyType({k: float(_number(diagnosis.get(k, p.default), f"diagnosis.{k}", p, path))
+                                   for k, p in DIAGNOSIS.items()})
     checks = _mapping(top.get("checks"), "checks", path)
     if not checks:
         raise RubricError(f"{path}: checks: the rubric names no checks")
     registry = load_all()
     configs = tuple(_check(str(k), v, registry, path) for k, v in checks.items())
-    return Rubric(path, text, int(seed), float(load_timeout), configs, indentation)
+    return Rubric(path, text, int(seed), float(load_timeout), configs, indentation, tolerances)
 
 
 def _check(check_id: str, raw: object, registry: Mapping[str, CheckSpec], path: Path) -> CheckConfig:

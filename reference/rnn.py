@@ -4,26 +4,31 @@ import numpy as np
 CLIP = 5.0  # the course clips every gradient to [-5, 5]
 
 
-def hidden_step(x, h_prev, Wxh, Whh, bh):
-    """The blank on line 41: hs[t] = tanh(Wxh x + Whh h + bh)."""
+def hidden_step(x, h_prev, Wxh, Whh, bh, hprev=None):
+    """The blank on line 41: hs[t] = tanh(Wxh x + Whh h + bh). (hprev, lossFun's argument, is
+    there for mistakes that use it at every step.)"""
     return np.tanh(Wxh @ x + Whh @ h_prev + bh)  # (h, 1)
 
 
-def forward(inputs, targets, hprev, Wxh, Whh, Why, bh, by):
+def forward(inputs, targets, hprev, Wxh, Whh, Why, bh, by, step=hidden_step):
     """lossFun's forward pass: summed cross-entropy over the sequence and the last hidden state."""
-    loss, grads, h = loss_and_gradients(inputs, targets, hprev, Wxh, Whh, Why, bh, by, backward=False)
+    loss, grads, h = loss_and_gradients(inputs, targets, hprev, Wxh, Whh, Why, bh, by, backward=False, step=step)
     return loss, h
 
 
-def loss_and_gradients(inputs, targets, hprev, Wxh, Whh, Why, bh, by, backward=True):
+def loss_and_gradients(inputs, targets, hprev, Wxh, Whh, Why, bh, by, backward=True, step=hidden_step):
     """lossFun as the course wrote it: the loss, the clipped gradients {"dWxh": ..., ...} and the
-    last hidden state. With backward=False the gradients are None."""
+    last hidden state. With backward=False the gradients are None.
+
+    `step(x, h_prev, Wxh, Whh, bh, hprev)` stands for the blank line (the course's backward pass
+    stays as written): the grader passes its mutants to see which mistake a submission made.
+    """
     n = Wxh.shape[1]
     hs, ps, loss = {-1: hprev}, {}, 0.0  # hs[t] (h, 1), ps[t] (n, 1)
     for t, (i, target) in enumerate(zip(inputs, targets)):
         x = np.zeros((n, 1))  # (n, 1) one-hot
         x[i] = 1
-        hs[t] = hidden_step(x, hs[t - 1], Wxh, Whh, bh)  # (h, 1)
+        hs[t] = step(x, hs[t - 1], Wxh, Whh, bh, hprev)  # (h, 1)
         y = Why @ hs[t] + by  # (n, 1) scores
         e = np.exp(y - y.max())  # same softmax, no overflow
         ps[t] = e / e.sum()  # (n, 1)

@@ -1,4 +1,5 @@
-"""The LSTM checks' judgement: forward in every gate order, and the reference's gradients."""
+"""The LSTM checks' judgement: forward in every gate order, the reference's gradients, and the
+mutants that name a mistake."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import pytest
 import torch
 from hypothesis import given, strategies as st
 
-from grader.checks.lstm import GATE_ORDERS, LstmCase, _reference_gradients, _same_as_an_lstm
+from grader.checks.lstm import (CRITERION_MUTANTS, GATE_ORDERS, LstmCase, _carried_as, _reference_gradients,
+                                _same_as_an_lstm, _softmax_after, _unregistered_layer_error)
 from grader.checks.context import reference
 from grader.checks.lstm_layout import readings
 from grader.errors import Mismatch
@@ -81,3 +83,49 @@ def test_reference_gradients_are_torch_lstms_for_each_student_parameter(seed: in
     for name, p in model.named_parameters():
         assert p.grad is not None
         np.testing.assert_allclose(ours[name], p.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def tensor(value: np.ndarray, graph: bool = False) -> dict[str, object]:
+    return {"kind": "Tensor", "value": value.reshape(1, 1, -1), "graph": graph}
+
+
+@pytest.mark.parametrize("carried,way", [
+    (("h", "c"), "right"),
+    (("c", "h"), "lstm.state_swapped"),
+    (("h", "h"), "lstm.both_h"),
+    (("0", "0"), "lstm.state_reset"),
+    (("c", "c"), None),
+    (("h", "0"), None),
+])
+def test_the_carried_state_is_matched_with_the_way_that_gives_it(carried: tuple[str, str], way: str | None) -> None:
+    rng = np.random.default_rng(0)
+    values = {"h": rng.normal(size=3), "c": rng.normal(size=3), "0": np.zeros(3)}
+    states = [tensor(values[k]) for k in carried]
+    assert _carried_as(states, values["h"], values["c"], 1e-4, 1e-5) == way
+
+
+def test_the_whole_pair_assigned_to_hprev_is_recognised_and_other_kinds_are_not() -> None:
+    h, c = np.arange(3.0), np.arange(3.0) + 5
+    pair = {"kind": "tuple", "items": [tensor(h), tensor(c)]}
+    assert _carried_as([pair, tensor(c)], h, c, 1e-4, 1e-5) == "lstm.whole_tuple"
+    assert _carried_as([{"kind": "NoneType"}, tensor(c)], h, c, 1e-4, 1e-5) is None
+    assert _carried_as([{"kind": "tuple", "items": [tensor(c), tensor(h)]}, tensor(c)], h, c, 1e-4, 1e-5) is None
+
+
+def test_criterion_mutants_differ_from_the_cross_entropy_and_each_other_when_there_are_steps() -> None:
+    rng = np.random.default_rng(3)
+    scores, targets = rng.normal(0, 2, (4, 4)), rng.integers(0, 4, 4)
+    values = {"right": reference("lstm_cell").cross_entropy(scores, targets),
+              **{k: f(scores, targets) for k, f in CRITERION_MUTANTS.items()}}
+    assert len({round(float(v), 6) for v in values.values()}) == len(values)
+
+
+def test_a_softmax_after_the_lstm_gives_rows_of_probabilities_and_keeps_the_state() -> None:
+    values = {"output": np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]), "h": np.ones(2), "c": np.zeros(2)}
+    after = _softmax_after(values)
+    assert np.allclose(after["output"].sum(axis=1), 1) and np.allclose(after["output"][1], 1 / 3)
+    assert after["h"] is values["h"] and after["c"] is values["c"]
+
+
+def test_the_mutant_without_super_init_raises_what_pytorch_says_of_it() -> None:
+    assert "Module.__init__()" in _unregistered_layer_error()

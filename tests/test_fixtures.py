@@ -1,4 +1,5 @@
-"""Every fixture submission grades exactly as its expected.yaml says."""
+"""Every fixture submission grades exactly as its expected.yaml says: each check's status, and the
+known mistake (grader.mistakes) every failed check names, or none at all."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import yaml
 
 from conftest import FIXTURES
 from grader import grade
+from grader.mistakes import CATALOG
 from grader.report import Report
 from grader.rubric import Rubric
 from grader.sandbox import Sandbox
@@ -26,6 +28,13 @@ def expected_statuses(case: Path, rubric: Rubric) -> dict[str, str]:
     unknown = set(wanted) - {c.id for c in rubric.checks}
     assert not unknown, f"{case.name}/expected.yaml names unknown checks {unknown}"
     return {c.id: wanted.get(c.id, "skipped") for c in rubric.checks}
+
+
+def expected_diagnosis(case: Path) -> str | None:
+    """The catalog id every failed or erroneous check of the case names; None: no check names one."""
+    diagnosis = yaml.safe_load((case / "expected.yaml").read_text()).get("diagnosis")
+    assert diagnosis is None or diagnosis in CATALOG, f"{case.name}/expected.yaml: unknown mistake {diagnosis}"
+    return diagnosis
 
 
 def statuses(report: Report) -> dict[str, str]:
@@ -50,6 +59,16 @@ def test_fixture_grades_as_expected(case: str, rubric: Rubric, graded: Callable[
     for c in report.checks:
         assert c.message, f"{c.id} gives no message"
         assert c.score == (c.max_score if c.status == "passed" else 0)
+    diagnosis = expected_diagnosis(FIXTURES / case)
+    named = {c.id: c.diagnosis for c in report.checks}
+    assert named == {c.id: diagnosis if c.status in ("failed", "error") else None for c in report.checks}, messages
+    if diagnosis:
+        assert all(CATALOG[diagnosis].words in c.message for c in report.checks if c.diagnosis), messages
+
+
+def test_every_mistake_in_the_catalog_has_a_fixture_that_shows_it() -> None:
+    shown = {expected_diagnosis(FIXTURES / case) for case in CASES}
+    assert set(CATALOG) <= shown, f"no fixture shows {sorted(set(CATALOG) - shown)}"
 
 
 @pytest.mark.slow

@@ -225,3 +225,58 @@ def test_after_a_hang_only_the_checks_that_run_the_same_code_are_not_run(stuck: 
     later = [c for c in rubric.checks if c.task == "task3" and c.id != "lstm.forward"]
     assert {c.id for c in later if _hung_before(c, grading)} == skipped
     assert not any(_hung_before(c, grading) for c in rubric.checks if c.task == "task2")
+
+
+TWO_RNN_CHECKS = """\
+text: {text}
+diagnosis: {{timeout: 7}}
+checks:
+  rnn.forward: {{examples: 2}}
+  rnn.gradcheck: {{examples: 2}}
+  lstm.init: {{examples: 2}}
+"""
+
+
+def test_a_failed_check_names_the_mistake_its_part_s_diagnoser_finds_once_per_submission(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sandbox: Sandbox) -> None:
+    from grader.errors import Mismatch
+    from grader.mistakes import DIAGNOSERS
+
+    rubric_path = tmp_path / "two.yaml"
+    rubric_path.write_text(TWO_RNN_CHECKS.format(text=ROOT / "fixtures" / "textData.txt"))
+    for check_id in ("rnn.forward", "rnn.gradcheck", "lstm.init"):
+        break_check(monkeypatch, check_id, Mismatch(f"{check_id} differs"))
+    asked: list[tuple[str, float]] = []
+
+    def relu(ctx: Context) -> str:
+        ctx.worker()  # a worker of its own, with the rubric's diagnosis timeout
+        asked.append((ctx.config.id, ctx.config.timeout))
+        return "rnn.relu"
+
+    def cannot_run(ctx: Context) -> str:
+        raise Mismatch("the part cannot be built")
+
+    monkeypatch.setitem(DIAGNOSERS, ("task2", "lossFun"), relu)
+    monkeypatch.setitem(DIAGNOSERS, ("task3", "__init__"), cannot_run)
+    report = grade(SOLVED, load_rubric(rubric_path), sandbox)
+    checks = {c.id: c for c in report.checks}
+    assert asked == [("task2:lossFun", 7.0)]
+    for check_id in ("rnn.forward", "rnn.gradcheck"):
+        assert checks[check_id].diagnosis == "rnn.relu"
+        assert checks[check_id].message.startswith(f"{check_id} differs; most likely: a ReLU (np.maximum(0, ...)) "
+                                                   "instead of np.tanh in the hidden-state line [rnn.relu]; ")
+    assert checks["lstm.init"].diagnosis is None
+    assert checks["lstm.init"].message.startswith("lstm.init differs; your code printed")
+    assert json.loads(render_json(report))["checks"][0]["diagnosis"] == "rnn.relu"
+
+
+def test_a_check_that_ran_out_of_time_is_not_diagnosed(monkeypatch: pytest.MonkeyPatch, cheap: Path,
+                                                       sandbox: Sandbox) -> None:
+    from grader.errors import WorkerTimeout
+    from grader.mistakes import DIAGNOSERS
+
+    break_check(monkeypatch, "rnn.forward", WorkerTimeout("no answer within the time limit of 20 s"))
+    asked: list[str] = []
+    monkeypatch.setitem(DIAGNOSERS, ("task2", "lossFun"), lambda ctx: asked.append("asked") or "rnn.relu")
+    forward = grade(SOLVED, load_rubric(cheap), sandbox).checks[0]
+    assert (forward.status, forward.diagnosis, asked) == ("error", None, [])

@@ -10,7 +10,8 @@ import pytest
 
 from grader.report import STATUSES, CheckResult, Report, Status, render_json, render_text
 
-CHECK_KEYS = ["id", "task", "status", "score", "max_score", "message", "visibility", "details", "internal_error"]
+CHECK_KEYS = ["id", "task", "status", "score", "max_score", "message", "visibility", "details", "internal_error",
+              "diagnosis"]
 REPORT_KEYS = ["submission", "score", "max_score", "internal_error", "files", "notes", "checks"]
 
 
@@ -29,11 +30,13 @@ def sample() -> Report:
 
 
 def test_a_check_result_becomes_a_dict_with_every_field_in_order() -> None:
-    r = result(details={"output": ["hello"]}, visibility="hidden", internal_error=True)
+    r = result(details={"output": ["hello"]}, visibility="hidden", internal_error=True, diagnosis="rnn.relu")
     d = r.to_dict()
     assert list(d) == CHECK_KEYS
     assert d == {"id": "rnn.forward", "task": "task2", "status": "passed", "score": 2, "max_score": 2,
-                 "message": "ok", "visibility": "hidden", "details": {"output": ["hello"]}, "internal_error": True}
+                 "message": "ok", "visibility": "hidden", "details": {"output": ["hello"]}, "internal_error": True,
+                 "diagnosis": "rnn.relu"}
+    assert result().to_dict()["diagnosis"] is None
 
 
 def test_a_check_results_dict_is_a_copy_its_reader_may_change() -> None:

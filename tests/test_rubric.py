@@ -107,3 +107,13 @@ def test_indentation_is_strict_unless_the_rubric_says_lenient(rubric: Rubric) ->
 @pytest.mark.parametrize("value", ["loose", 8, None])
 def test_unknown_indentation_names_the_key_and_the_allowed_values(value: object) -> None:
     assert f"indentation: must be one of strict, lenient, got {value!r}" in error_of({**raw(), "indentation": value})
+
+
+def test_diagnosis_settings_come_from_the_rubric_with_defaults_and_are_checked(rubric: Rubric) -> None:
+    assert dict(rubric.diagnosis) == {"rtol": 1e-4, "atol": 1e-5, "timeout": 10.0}
+    doc = raw()
+    del doc["diagnosis"]
+    assert dict(parse_rubric(doc, RUBRIC).diagnosis) == {"rtol": 1e-4, "atol": 1e-5, "timeout": 10.0}
+    assert parse_rubric({**raw(), "diagnosis": {"rtol": 0.01}}, RUBRIC).diagnosis["rtol"] == 0.01
+    assert "diagnosis.tol: unknown key (did you mean 'rtol' or 'atol'?)" in error_of({**raw(), "diagnosis": {"tol": 1}})
+    assert "diagnosis.timeout: must be >= 1.0, got 0" in error_of({**raw(), "diagnosis": {"timeout": 0}})

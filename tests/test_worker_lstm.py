@@ -267,3 +267,25 @@ def test_criterion_is_the_students_loss_on_the_graders_scores(tmp_path: Path) ->
     got = lstm.criterion(module, {"scores": scores, "targets": targets})["value"]
     log_p = scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
     assert got == pytest.approx(-log_p[[0, 1], targets].mean(), rel=1e-6)
+
+
+def test_trained_keeps_the_iteration_that_raised_with_what_it_carried(tmp_path: Path) -> None:
+    whole = SCRIPT.replace("  hprev = hcprev[0]\n", "  hprev = hcprev\n")
+    assert whole != SCRIPT
+    module = load(tmp_path, whole)
+    with pytest.raises(AttributeError, match="detach_"):
+        lstm.train(module, {"parameters": start(module), "iterations": 2, "want": ["state"]})
+    records = lstm.trained(module, {})["records"]
+    assert len(records) == 1
+    hprev, cprev = records[0]["carried"]
+    assert hprev["kind"] == "tuple" and [s["kind"] for s in hprev["items"]] == ["Tensor", "Tensor"]
+    np.testing.assert_array_equal(hprev["items"][0]["value"], records[0]["returned"][0])
+    np.testing.assert_array_equal(cprev["value"], records[0]["returned"][1])
+
+
+def test_a_loop_that_ends_keeps_no_record_of_the_step_that_ended_it(tmp_path: Path) -> None:
+    ending = SCRIPT.replace("while True:", "while n < 2:")
+    module = load(tmp_path, ending)
+    ran = lstm.train(module, {"parameters": start(module), "iterations": 5, "want": ["state"]})
+    assert ran["iterations"] == 2 and len(ran["records"]) == 2
+    assert lstm.trained(module, {})["records"] == ran["records"]

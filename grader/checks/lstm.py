@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
+from grader.mistakes import diagnoser
 from grader.registry import Param, check
 from grader.checks.context import Context, reference
 from grader.checks.lstm_layout import GATE_ORDERS, Reading, Structure, match, output_layer, readings, run
@@ -85,14 +87,9 @@ def _count_problem(shapes: dict[str, tuple[int, ...]], total: int, n: int, h: in
     cell = reference("lstm_cell")
     two, one, out = cell.weight_count(n, h, 2), cell.weight_count(n, h, 1), cell.output_count(n, h)
     found = ", ".join(f"{k} {tuple(s)}" for k, s in shapes.items()) or "no parameters"
-    if not any(s in ((n, h), (h, n)) for s in shapes.values()):
-        why = f"no output layer from the h={h} hidden units back to the n={n} scores"
-    elif total in (two + cell.weight_count(h, h, 2) + out, one + cell.weight_count(h, h, 1) + out):
-        why = "two LSTM layers"
-    else:
-        why = "not one LSTM layer and one linear layer"
-    return (f"{why}: found {total} weights ({found}); expected 4h(n+h+2) + n(h+1) = {two} + {out} = {two + out} "
-            f"(nn.LSTM's two bias vectors) or 4h(n+h+1) + n(h+1) = {one + out} (one bias per gate)")
+    return (f"not one LSTM layer and one linear layer: found {total} weights ({found}); expected "
+            f"4h(n+h+2) + n(h+1) = {two} + {out} = {two + out} (nn.LSTM's two bias vectors) or "
+            f"4h(n+h+1) + n(h+1) = {one + out} (one bias per gate)")
 
 
 @check("lstm.forward", task="task3", params={"examples": Param(15, 1), "rtol": Param(1e-4), "atol": Param(1e-5)},
@@ -140,22 +137,8 @@ def _same_as_an_lstm(built: Structure, case: LstmCase, got: dict[str, Any], rtol
         check_close("forward's hc[0] (h)", got["h"].reshape(-1), closest["h"], rtol, atol)
         check_close("forward's hc[1] (c)", got["c"].reshape(-1), closest["c"], rtol, atol)
     except Mismatch as e:
-        raise Mismatch(f"{e} (compared with an LSTM using your weights, in every gate order)"
-                       f"{_diagnosis(found, built, case, got, rtol, atol)}") from None
+        raise Mismatch(f"{e} (compared with an LSTM using your weights, in every gate order)") from None
     raise Mismatch("forward's values differ from an LSTM's with your weights")
-
-
-def _diagnosis(found: list[Reading], built: Structure, case: LstmCase, got: dict[str, Any],
-               rtol: float, atol: float) -> str:
-    output = got["output"]
-    if np.all(output >= 0) and np.allclose(output.sum(axis=1), 1.0, atol=1e-4):
-        return ": the output rows are probabilities; forward should return raw scores (no softmax)"
-    zeros = np.zeros(case.h)
-    for reading, order in itertools.product(found, GATE_ORDERS):
-        expected = run(reading.assemble(built["parameters"]), case.onehot(), zeros, zeros, order)["output"]
-        if np.allclose(output, expected, rtol=rtol, atol=atol):
-            return ": it matches an LSTM started from zeros, so the given hprev and cprev are ignored"
-    return ""
 
 
 @check("lstm.gradcheck", task="task3", params={"examples": Param(4, 1), "rtol": Param(1e-4), "atol": Param(1e-5)},
@@ -230,29 +213,10 @@ def criterion(ctx: Context) -> str:
         with explained(f"scores of shape {scores.shape}, targets {targets.tolist()}"):
             got = worker.call("lstm.criterion", scores=scores, targets=targets)["value"]
             expected = cell.cross_entropy(scores, targets)
-            try:
-                check_close("criterion(scores, targets)", got, expected, rtol, atol)
-            except Mismatch as e:
-                raise Mismatch(f"{e}, the mean cross-entropy{_what_instead(got, scores, targets)}") from None
+            check_close("criterion(scores, targets), the mean cross-entropy of raw scores,", got, expected, rtol, atol)
 
     ctx.search(cases(), probe)
     return "criterion is the mean cross-entropy of raw scores"
-
-
-def _what_instead(got: float, scores: np.ndarray, targets: np.ndarray) -> str:
-    cell = reference("lstm_cell")
-    T = len(targets)
-    probs = np.exp(scores - scores.max(axis=1, keepdims=True))
-    probs /= probs.sum(axis=1, keepdims=True)
-    known = {"NLLLoss on raw scores (NLLLoss expects log-probabilities)": -scores[np.arange(T), targets].mean(),
-             "the cross-entropy summed instead of averaged": cell.cross_entropy(scores, targets) * T,
-             "the cross-entropy of softmax(scores): a softmax too many": cell.cross_entropy(probs, targets)}
-    if targets.shape[0] in (1, scores.shape[1]):  # the shapes MSELoss broadcasts
-        known["MSELoss between the scores and the class indices"] = np.mean((scores - targets) ** 2)
-    for name, value in known.items():
-        if np.isclose(got, value, rtol=1e-4, atol=1e-5):
-            return f"; what it computed is {name}"
-    return ""
 
 
 @dataclass(frozen=True)
@@ -409,3 +373,139 @@ def _text_loss(reading: Reading, order: str, weights: dict[str, np.ndarray], ind
 
 def _finite(x: float) -> float:
     return x if np.isfinite(x) else np.inf
+
+
+# The catalog's mistakes of task 3 (grader.mistakes), recognised part by part on fixed inputs.
+
+DIAGNOSTIC_SIZES = (5, 3)  # n, h: every weight's role shows in its shape (_distinct)
+
+
+def _diagnostic_case() -> LstmCase:
+    n, h = DIAGNOSTIC_SIZES
+    rng = np.random.default_rng(7)
+    return LstmCase(n, h, (0, 3, 1, 4, 2), rng.normal(0, 0.5, h), rng.normal(0, 0.5, h), 7)
+
+
+@diagnoser("task3", "__init__")
+def diagnose_init(ctx: Context) -> str | None:
+    """Built at fixed sizes, the model has the weight count of a mutant's layers, or raises what a
+    module without super().__init__() raises."""
+    worker, cell = ctx.worker(skip=OWN_MODEL), reference("lstm_cell")
+    n, h = DIAGNOSTIC_SIZES
+    try:
+        built = worker.call("lstm.build", n=n, h=h, seed=ctx.rubric.seed)
+    except StudentException as e:
+        return "lstm.super_init_missing" if _unregistered_layer_error() in str(e) else None
+    total = sum(int(np.prod(v.shape)) for v in built["parameters"].values())
+    out = cell.output_count(n, h)
+    mutants = {"lstm.two_layers": {cell.weight_count(n, h, b) + cell.weight_count(h, h, b) + out for b in (1, 2)},
+               "lstm.no_output_layer": {cell.weight_count(n, size, b) for size in (n, h) for b in (1, 2)}}
+    return next((mistake for mistake, counts in mutants.items() if total in counts), None)
+
+
+@functools.cache
+def _unregistered_layer_error() -> str:
+    """What PyTorch raises when __init__ assigns a layer before calling super().__init__()."""
+    import torch
+
+    class Unregistered(torch.nn.Module):  # type: ignore[misc]
+        def __init__(self) -> None:  # the mutant: no super().__init__()
+            self.layer = torch.nn.Linear(1, 1)
+
+    try:
+        Unregistered()
+    except AttributeError as e:
+        return str(e)
+    raise AssertionError("PyTorch accepted a module without super().__init__()")
+
+
+@diagnoser("task3", "forward")
+def diagnose_forward(ctx: Context) -> str | None:
+    """forward's values are an LSTM's with the student's weights followed by a softmax, or from a
+    zero state instead of the given one."""
+    worker, case = ctx.worker(skip=OWN_MODEL), _diagnostic_case()
+    built = worker.call("lstm.build", n=case.n, h=case.h, seed=case.seed)
+    got = worker.call("lstm.forward", **case.request())
+    found, x, tolerances = readings(built, case.n, case.h), case.onehot(), (ctx.param("rtol"), ctx.param("atol"))
+    if not found or match(found, built["parameters"], x, case.h0, case.c0, got, *tolerances):
+        return None
+    zeros = np.zeros(case.h)
+    if match(found, built["parameters"], x, case.h0, case.c0, got, *tolerances, then=_softmax_after):
+        return "lstm.softmax_in_forward"
+    if match(found, built["parameters"], x, zeros, zeros, got, *tolerances):
+        return "lstm.ignores_state"
+    return None
+
+
+def _softmax_after(values: dict[str, Any]) -> dict[str, Any]:
+    scores = values["output"]
+    e = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return {**values, "output": e / e.sum(axis=1, keepdims=True)}
+
+
+CRITERION_MUTANTS = {
+    "lstm.nll_on_raw_scores": lambda s, t: -s[np.arange(len(t)), t].mean(),
+    "lstm.summed_loss": lambda s, t: reference("lstm_cell").cross_entropy(s, t) * len(t),
+    "lstm.mse": lambda s, t: np.mean((s - t) ** 2),  # scores (T, n) minus indices (T,): T = n or 1 broadcasts
+}
+
+
+@diagnoser("task3", "criterion")
+def diagnose_criterion(ctx: Context) -> str | None:
+    """criterion's values on fixed scores are a mutant's loss instead of the mean cross-entropy."""
+    worker, rng = ctx.worker(skip=OWN_MODEL), np.random.default_rng(3)
+    cases = [(rng.normal(0, 2, (T, n)).astype(np.float32).astype(np.float64), rng.integers(0, n, T))
+             for T, n in ((1, 5), (4, 4), (4, 4))]
+    got = [worker.call("lstm.criterion", scores=s, targets=t)["value"] for s, t in cases]
+
+    def gives(loss: Any) -> bool:
+        return all(np.isclose(g, loss(s, t), rtol=ctx.param("rtol"), atol=ctx.param("atol"))
+                   for g, (s, t) in zip(got, cases, strict=True))
+
+    if gives(reference("lstm_cell").cross_entropy):
+        return None
+    return next((mistake for mistake, loss in CRITERION_MUTANTS.items() if gives(loss)), None)
+
+
+@diagnoser("task3", "loop")
+def diagnose_loop(ctx: Context) -> str | None:
+    """After the loop's first iterations, hprev and cprev hold what a mutant of the carry-over holds."""
+    rtol, atol = ctx.param("rtol"), ctx.param("atol")
+    worker = ctx.worker()
+    start = _start(ctx, worker)
+    try:
+        records = worker.call("lstm.train", iterations=2, want=["state"], parameters=start.weights)["records"]
+    except StudentException:  # the iteration that raised is recorded too
+        records = worker.call("lstm.trained")["records"]
+    if not records:
+        return None
+    first = _given_state(0, records[0], start.h)
+    reading, order = _order(start, [first], rtol, atol)
+    expected = run(reading.assemble(first["parameters"]), first["x"], first["h"], first["c"], order)
+    carried = _carried_as(first["carried"], expected["h"], expected["c"], rtol, atol)
+    if carried != "right":
+        return carried
+    if any(state["graph"] for state in first["carried"]):
+        return "lstm.state_not_detached"
+    following = records[1] if len(records) > 1 else {}
+    given = following.get("args") or []
+    if len(given) >= 3 and given[1] is not None and given[2] is not None and not np.any(given[1]) \
+            and not np.any(given[2]):
+        return "lstm.state_reset"
+    return None
+
+
+def _carried_as(carried: list[dict[str, Any]], h: np.ndarray, c: np.ndarray, rtol: float,
+                atol: float) -> str | None:
+    """How the loop carried the last (h, c): "right", the id of the mutant it matches, or None."""
+    def holds(state: dict[str, Any], want: np.ndarray) -> bool:
+        value = state.get("value")
+        return (state["kind"] == "Tensor" and value is not None and value.size == want.size
+                and bool(np.allclose(value.reshape(-1), want, rtol=rtol, atol=atol)))
+
+    hprev, cprev = carried
+    if len(hprev.get("items", [])) == 2 and all(map(holds, hprev["items"], (h, c))):
+        return "lstm.whole_tuple"
+    zeros = np.zeros_like(h)
+    ways = {"right": (h, c), "lstm.state_swapped": (c, h), "lstm.both_h": (h, h), "lstm.state_reset": (zeros, zeros)}
+    return next((way for way, (a, b) in ways.items() if holds(hprev, a) and holds(cprev, b)), None)

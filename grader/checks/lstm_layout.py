@@ -139,10 +139,12 @@ def readings(structure: Structure, n: int, h: int) -> list[Reading]:
 
 
 def match(found: Sequence[Reading], parameters: Mapping[str, np.ndarray], x: np.ndarray, h0: np.ndarray,
-          c0: np.ndarray, got: Mapping[str, np.ndarray], rtol: float, atol: float) -> tuple[Reading, str] | None:
-    """The reading and gate order whose reference LSTM gives what the student's forward gave."""
+          c0: np.ndarray, got: Mapping[str, np.ndarray], rtol: float, atol: float,
+          then: Callable[[dict[str, Any]], dict[str, Any]] = dict) -> tuple[Reading, str] | None:
+    """The reading and gate order whose reference LSTM gives what the student's forward gave (or,
+    with `then`, a mutant that changes the reference's values afterwards)."""
     for reading, order in itertools.product(found, GATE_ORDERS):
-        expected = run(reading.assemble(parameters), x, h0, c0, order)
+        expected = then(run(reading.assemble(parameters), x, h0, c0, order))
         if all(np.size(got[k]) == np.size(expected[k])
                and np.allclose(np.reshape(got[k], np.shape(expected[k])), expected[k], rtol=rtol, atol=atol)
                for k in ("output", "h", "c") if k in got):

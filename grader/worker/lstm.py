@@ -89,22 +89,33 @@ def train(module: Module, request: dict[str, Any]) -> dict[str, Any]:
     calls: list[dict[str, Any]] = []
     if watch:
         _watch(model, calls)
-    step, records, done = step_function(module), [], 0
+    step, done = step_function(module), 0
+    records: list[dict[str, Any]] = []
+    module.objects["records"] = records  # what the loop did before it raised: lstm.trained asks
     try:
         for _ in range(int(request["iterations"])):
             calls.clear()
-            if not step():
-                break
+            try:
+                if not step():
+                    break
+            finally:
+                if watch:
+                    training: dict[str, Any] = max(reversed(calls), key=_length) if calls else {}
+                    ns = module.namespace
+                    records.append({**training, "carried": [_state(ns.get("hprev")), _state(ns.get("cprev"))]})
             done += 1
-            if watch:
-                training: dict[str, Any] = max(reversed(calls), key=_length) if calls else {}
-                ns = module.namespace
-                records.append({**training, "carried": [_state(ns.get("hprev")), _state(ns.get("cprev"))]})
     finally:
         if watch:
             delattr(model, "forward")
+    if watch and len(records) > done:
+        records.pop()  # the step that ended the loop
     final = {name: p.detach().double().numpy().copy() for name, p in model.named_parameters()}
     return {"iterations": done, "records": records, "final": final if "final" in request["want"] else {}}
+
+
+def trained(module: Module, request: dict[str, Any]) -> dict[str, Any]:
+    """The records of the last lstm.train, including the iteration that raised (if one did)."""
+    return {"records": module.objects.get("records", [])}
 
 
 def _watch(model: torch.nn.Module, calls: list[dict[str, Any]]) -> None:
@@ -157,8 +168,11 @@ def _given(model: torch.nn.Module, forward: Any, args: tuple[Any, ...], kwargs: 
             "parameters": {name: p.detach().double().numpy().copy() for name, p in model.named_parameters()}}
 
 
-def _state(value: Any) -> dict[str, Any]:
-    """A carried state as the grader needs it: its kind, its values, whether it holds a graph."""
+def _state(value: Any, depth: int = 0) -> dict[str, Any]:
+    """A carried state as the grader needs it: its kind, its values, whether it holds a graph (and
+    for a pair, its items)."""
+    if isinstance(value, (tuple, list)) and depth == 0 and len(value) <= 4:
+        return {"kind": type(value).__name__, "items": [_state(v, 1) for v in value]}
     if not isinstance(value, torch.Tensor):
         return {"kind": type(value).__name__}
     return {"kind": "Tensor", "value": value.detach().double().numpy().copy(),
@@ -193,4 +207,5 @@ def _sizes(module: Module, n: int, h: int) -> None:
 
 
 OPERATIONS = {"lstm.build": build, "lstm.forward": forward, "lstm.gradients": gradients,
-              "lstm.criterion": criterion, "lstm.describe": describe, "lstm.train": train}
+              "lstm.criterion": criterion, "lstm.describe": describe, "lstm.train": train,
+              "lstm.trained": trained}

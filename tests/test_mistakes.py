@@ -1,0 +1,72 @@
+"""The catalog of known mistakes: well-formed ids, a diagnoser for every part, and the README's list."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import ROOT
+from grader.checks import load_all
+from grader.mistakes import CATALOG, DIAGNOSERS, PARTS, describe, diagnoser, parts_reached
+
+TASK_OF_PREFIX = {"rnn": "task2", "lstm": "task3"}
+
+
+def test_every_mistake_has_a_stable_id_and_lives_in_a_part_of_its_task() -> None:
+    for mistake_id, mistake in CATALOG.items():
+        assert re.fullmatch(r"(rnn|lstm)\.[a-z_]+", mistake_id), mistake_id
+        assert mistake.id == mistake_id
+        assert mistake.part in PARTS[TASK_OF_PREFIX[mistake_id.split(".")[0]]], mistake_id
+        assert mistake.words and not mistake.words.endswith("."), mistake_id
+
+
+def test_the_issue_s_ids_are_all_in_the_catalog() -> None:
+    """The ids are a public contract: the ones promised are there (more may follow)."""
+    promised = {"rnn.sigmoid", "rnn.relu", "rnn.no_activation", "rnn.double_tanh", "rnn.whh_transposed",
+                "rnn.missing_bias", "rnn.no_recurrence", "rnn.bias_outside_tanh", "rnn.missing_input",
+                "lstm.nll_on_raw_scores", "lstm.mse", "lstm.summed_loss", "lstm.softmax_in_forward",
+                "lstm.ignores_state", "lstm.two_layers", "lstm.no_output_layer", "lstm.super_init_missing",
+                "lstm.state_swapped", "lstm.state_reset", "lstm.state_not_detached", "lstm.whole_tuple",
+                "lstm.both_h"}
+    assert promised <= set(CATALOG)
+
+
+def test_every_part_that_has_a_mistake_has_a_diagnoser() -> None:
+    load_all()
+    for mistake in CATALOG.values():
+        task = TASK_OF_PREFIX[mistake.id.split(".")[0]]
+        assert (task, mistake.part) in DIAGNOSERS, mistake.id
+
+
+@pytest.mark.parametrize("check_id,parts", [
+    ("rnn.forward", ("lossFun",)),
+    ("rnn.loss_decrease", ("lossFun",)),
+    ("lstm.init", ("__init__",)),
+    ("lstm.gradcheck", ("__init__", "forward")),
+    ("lstm.criterion", ("criterion",)),
+    ("lstm.state_carry", ("__init__", "forward", "criterion", "loop")),
+])
+def test_a_check_reaches_the_parts_it_calls_and_a_training_check_all_of_them(check_id: str,
+                                                                             parts: tuple[str, ...]) -> None:
+    load_all()
+    assert parts_reached(check_id) == parts
+
+
+def test_a_part_has_one_diagnoser_and_an_unknown_part_none() -> None:
+    load_all()
+    with pytest.raises(ValueError):
+        diagnoser("task2", "lossFun")(lambda ctx: None)
+    with pytest.raises(ValueError):
+        diagnoser("task3", "backward")(lambda ctx: None)
+
+
+def test_the_sentence_a_report_adds_names_the_mistake_in_words_and_by_id() -> None:
+    assert describe("rnn.sigmoid") == "most likely: a sigmoid instead of np.tanh in the hidden-state line [rnn.sigmoid]"
+
+
+def test_the_readme_lists_every_mistake_with_its_words() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Known mistakes"):]
+    rows = dict(re.findall(r"^\| `([a-z_.]+)` \| [^|]+ \| (.+) \|$", section, re.MULTILINE))
+    assert rows == {m.id: m.words for m in CATALOG.values()}
