@@ -1,0 +1,1 @@
+"""Writers: finished Reports to the files people read (one module per format)."""

@@ -1,0 +1,223 @@
+"""The student's feedback page, parsed back as a browser reads it: what it shows, and that a student's text
+(name, message, printed output) stays text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from grader.mistakes import CATALOG
+from grader.report import CheckResult, Report, Status
+from grader.writers.feedback import MAX_LINE, MAX_LINES, feedback_page
+
+VOID = {"meta", "br", "wbr", "hr", "img", "input", "link"}
+HOSTILE = '<script>alert("x")</script> O\'Brien & <b>bold</b>'
+
+
+@dataclass
+class Element:
+    tag: str
+    attrs: dict[str, str]
+    children: list[Element | str] = field(default_factory=list)
+
+    def text(self) -> str:
+        return "".join(c if isinstance(c, str) else c.text() for c in self.children)
+
+    def all(self, tag: str | None = None, cls: str | None = None) -> list[Element]:
+        """Every element below this one, in document order, with that tag and class."""
+        found = []
+        for c in self.children:
+            if isinstance(c, Element):
+                if (tag is None or c.tag == tag) and (cls is None or cls in c.attrs.get("class", "").split()):
+                    found.append(c)
+                found += c.all(tag, cls)
+        return found
+
+
+class TreeBuilder(HTMLParser):
+    """The page as a tree; an end tag that does not close the open element is recorded, not mended."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root = Element("#document", {})
+        self.open = [self.root]
+        self.mismatched: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        element = Element(tag, {k: v or "" for k, v in attrs})
+        self.open[-1].children.append(element)
+        if tag not in VOID:
+            self.open.append(element)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.open[-1].children.append(Element(tag, {k: v or "" for k, v in attrs}))
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.open[-1].tag == tag:
+            self.open.pop()
+        else:
+            self.mismatched.append(tag)
+
+    def handle_data(self, data: str) -> None:
+        self.open[-1].children.append(data)
+
+
+def parse(page: str) -> Element:
+    """The parsed page, which must be well formed: every element closed where it was opened."""
+    builder = TreeBuilder()
+    builder.feed(page)
+    builder.close()
+    assert builder.mismatched == [] and builder.open == [builder.root]
+    return builder.root
+
+
+def result(check_id: str, status: Status, score: float, max_score: float, message: str,
+           **more: Any) -> CheckResult:
+    return CheckResult(check_id, check_id.split(".")[0], status, score, max_score, message, **more)
+
+
+def failed_forward(message_tail: str = "") -> CheckResult:
+    """rnn.forward failed as the pipeline writes it: example, mistake and printed line in the message too."""
+    example = "vocabulary n=2, hidden size h=1, sequence length 1, inputs [0], targets [0]"
+    message = (f"the last hidden state hs[0] differs: max abs error 0.18 at [0, 0]{message_tail}; smallest failing "
+               f"example: {example}; most likely: {CATALOG['rnn.missing_bias'].words} [rnn.missing_bias]; "
+               "your code printed: data has 25874 characters, 70 unique.")
+    return result("rnn.forward", "failed", 0, 2, message, diagnosis="rnn.missing_bias",
+                  details={"example": example, "output": ["data has 25874 characters, 70 unique.", "iter 0"]})
+
+
+def report(*checks: CheckResult, name: str = "Ada Lovelace") -> Report:
+    return Report("subs/ada", checks, {"task2": "task2_min_char_rnn.py"}, student={"id": "100200", "name": name},
+                  batch={"seconds": 9.5})
+
+
+def class_report() -> Report:
+    return report(
+        failed_forward(),
+        result("rnn.loss_decrease", "passed", 1, 1, "after 300 iterations the loss fell by 29.0%"),
+        result("lstm.forward", "error", 0, 2, "no answer within the time limit of 20 s"),
+        result("lstm.criterion", "failed", 0, 1, "secret: the criterion is summed", visibility="hidden"),
+        result("lstm.init", "skipped", 0, 1, "no file defining a class _charLSTM was found"),
+        result("lstm.gradcheck", "skipped", 0, 2, "no file defining a class _charLSTM was found"),
+    )
+
+
+def sections(page: str) -> dict[str, Element]:
+    """The page's check sections by check id."""
+    return {s.attrs["id"]: s for s in parse(page).all("section") if "id" in s.attrs}
+
+
+def test_the_page_names_the_student_and_their_total() -> None:
+    root = parse(feedback_page(class_report()))
+    assert [p.text() for p in root.all("p", "student")] == ["Ada Lovelace"]
+    assert root.all("p", "total")[0].text() == "Total: 1 / 9 points"
+    assert "Ada Lovelace" in root.all("title")[0].text()
+
+
+def test_every_check_of_the_report_is_on_the_page() -> None:
+    root = parse(feedback_page(class_report()))
+    shown = [code.text() for code in root.all("code", "id")]
+    assert sorted(shown) == sorted(c.id for c in class_report().checks)
+
+
+def test_a_failed_check_shows_its_message_example_mistake_and_output_each_on_its_own() -> None:
+    check = sections(feedback_page(report(failed_forward())))["rnn.forward"]
+    assert check.all("span", "mark")[0].text() == "FAIL" and check.all("span", "points")[0].text() == "0 / 2 points"
+    assert check.all("p", "message")[0].text() == "the last hidden state hs[0] differs: max abs error 0.18 at [0, 0]"
+    assert check.all("p", "example")[0].text().endswith("inputs [0], targets [0]")
+    diagnosis = check.all("p", "diagnosis")[0].text()
+    assert CATALOG["rnn.missing_bias"].words in diagnosis and "[rnn.missing_bias]" in diagnosis
+    assert check.all("pre", "output")[0].text() == "data has 25874 characters, 70 unique.\niter 0"
+
+
+def test_what_the_message_says_beyond_the_shown_parts_stays_in_the_message() -> None:
+    check = sections(feedback_page(report(failed_forward("; note: line 12 raised NameError"))))["rnn.forward"]
+    assert check.all("p", "message")[0].text().endswith("; note: line 12 raised NameError")
+
+
+def test_a_diagnosis_the_catalog_does_not_know_is_shown_by_its_id() -> None:
+    check = result("rnn.forward", "failed", 0, 2, "differs", diagnosis="rnn.from_the_future")
+    shown = sections(feedback_page(report(check)))["rnn.forward"]
+    assert "[rnn.from_the_future]" in shown.all("p", "diagnosis")[0].text()
+
+
+def test_a_hidden_check_shows_only_its_id_and_points() -> None:
+    page = feedback_page(class_report())
+    hidden = sections(page)["lstm.criterion"]
+    assert hidden.all("span", "points")[0].text() == "0 / 1 point"
+    assert hidden.all("p") == [] and "secret" not in page
+
+
+def test_skipped_checks_share_one_line_per_reason() -> None:
+    skipped = parse(feedback_page(class_report())).all("section", "skipped")[0]
+    lines = skipped.all("li")
+    assert len(lines) == 1
+    assert [c.text() for c in lines[0].all("code")] == ["lstm.init", "lstm.gradcheck"]
+    assert "(0 / 3 points): no file defining a class _charLSTM" in lines[0].text()
+
+
+def test_an_internal_error_says_it_is_the_graders_fault_without_the_traceback() -> None:
+    check = result("rnn.forward", "error", 0, 2, "internal error in the grader: KeyError: 'hs'",
+                   details={"traceback": "Traceback (most recent call last): grader/pipeline.py"}, internal_error=True)
+    page = feedback_page(report(check))
+    assert "fault of the grader" in sections(page)["rnn.forward"].text()
+    assert "Traceback" not in page
+
+
+def test_a_hostile_name_message_and_output_stay_text() -> None:
+    check = result("rnn.forward", "failed", 0, 2, HOSTILE, details={"output": [HOSTILE], "example": HOSTILE})
+    page = feedback_page(report(check, name=HOSTILE))
+    root = parse(page)
+    assert root.all("script") == [] and root.all("b") == []
+    assert "<script" not in page
+    assert root.all("p", "student")[0].text() == HOSTILE
+    assert root.all("pre", "output")[0].text() == HOSTILE
+
+
+def test_long_printed_output_is_cut_to_its_first_lines_and_their_first_characters() -> None:
+    output = ["x" * 10_000] * 50
+    page = feedback_page(report(result("rnn.forward", "failed", 0, 2, "differs", details={"output": output})))
+    lines = sections(page)["rnn.forward"].all("pre", "output")[0].text().split("\n")
+    assert len(lines) == MAX_LINES
+    assert all(line.startswith("x" * MAX_LINE + "…") and len(line) < MAX_LINE + 40 for line in lines)
+
+
+def test_a_ten_thousand_character_message_is_cut_and_says_how_much() -> None:
+    page = feedback_page(report(result("rnn.forward", "failed", 0, 2, "y" * 10_000)))
+    message = sections(page)["rnn.forward"].all("p", "message")[0].text()
+    assert len(message) < 2100 and message.endswith("more characters)")
+
+
+def test_the_page_needs_no_network_and_no_scripts() -> None:
+    page = feedback_page(class_report())
+    assert "http://" not in page and "https://" not in page and "<script" not in page.lower()
+    assert parse(page).all("style") != []
+
+
+def test_the_source_reads_as_plain_text_one_block_a_line() -> None:
+    page = feedback_page(class_report())
+    lines = page.splitlines()
+    assert sum(line.startswith("<section") for line in lines) == len(sections(page)) + 1  # and the skipped one
+    assert any(line.startswith('<p class="message">the last hidden state') for line in lines)
+
+
+def test_a_report_outside_a_batch_is_named_by_its_submission() -> None:
+    page = feedback_page(Report("subs/ada.zip", (failed_forward(),)))
+    assert parse(page).all("p", "student")[0].text() == "subs/ada.zip"
+
+
+@given(name=st.text(max_size=150), message=st.text(max_size=300),
+       output=st.lists(st.text(max_size=150).filter(str.strip), min_size=1, max_size=4))
+def test_any_text_in_a_name_message_or_output_stays_inside_its_element(name: str, message: str,
+                                                                        output: list[str]) -> None:
+    said = result("rnn.forward", "failed", 0, 2, message)
+    printed = result("rnn.gradcheck", "failed", 0, 2, "differs", details={"output": output})
+    root = parse(feedback_page(report(said, printed, name=name)))
+    assert root.all("script") == []
+    assert root.all("p", "student")[0].text() == (name or "subs/ada")
+    assert root.all("p", "message")[0].text() == message
+    assert root.all("pre", "output")[0].text() == "\n".join(output)
