@@ -38,16 +38,22 @@ class Context:
     """Folders the worker must not see (the submission's neighbours, the rubric's)."""
     walls: set[tuple[str, str]] = field(default_factory=set)
     """Shared by the checks of one submission: (isolation, processes) of every worker started."""
+    shared: dict[str, Any] = field(default_factory=dict)
+    """Shared by the checks of one submission: results of student code that several checks judge
+    (one bounded run of a training loop), computed by the first check that needs them."""
     load_errors: list[dict[str, Any]] = field(default_factory=list)
+    printed_elsewhere: str = ""
+    """What the student's code printed while computing shared results this check judges."""
     _worker: Worker | None = None
 
     def param(self, name: str) -> Any:
         return self.config.params[name]
 
-    def worker(self, skip: tuple[str, ...] = ()) -> Worker:
+    def worker(self, skip: tuple[str, ...] = (), timeout: float | None = None) -> Worker:
         """A worker with the submission's definitions loaded (not its training loop).
 
-        Top-level statements calling a name in `skip` are left out of the load.
+        Top-level statements calling a name in `skip` are left out of the load. `timeout` (wall
+        seconds for the worker's whole life) is the check's own unless given.
         """
         if self._worker is not None:
             return self._worker
@@ -57,7 +63,7 @@ class Context:
             raise self.load_faults[key]
         files = {SUBMISSION_NAME: self.program.source.encode(), lab.TEXT: self.rubric.text.read_bytes()}
         self._worker = self.sandbox.worker(files, SUBMISSION_NAME, self.program.file.name, self.program.broken,
-                                           Limits(self.config.timeout, self.config.memory), self.private,
+                                           Limits(timeout or self.config.timeout, self.config.memory), self.private,
                                            self.rubric.seed)
         self.walls.add((self._worker.isolation, self._worker.processes))
         try:
@@ -69,9 +75,24 @@ class Context:
         self.load_errors = list(loaded["errors"])
         return self._worker
 
+    def share(self, key: str, compute: Callable[[], T]) -> T:
+        """The shared result `key`, computed now by `compute` if no check of this submission has; a
+        SubmissionFault it raised is raised again for every check that asks."""
+        if key not in self.shared:
+            try:
+                self.shared[key] = compute()
+            except SubmissionFault as fault:
+                self.shared[key] = fault
+                raise
+        value = self.shared[key]
+        if isinstance(value, SubmissionFault):
+            raise value
+        return value  # type: ignore[no-any-return]
+
     def printed(self) -> str:
         """What the student's code printed in this check (its beginning and end)."""
-        return self._worker.output() if self._worker is not None else ""
+        own = self._worker.output() if self._worker is not None else ""
+        return own or self.printed_elsewhere
 
     def stuck_in(self) -> frozenset[str]:
         """The student's functions on the stack when this check's worker ran past its time limit

@@ -16,7 +16,7 @@ from grader.checks.context import Context, reference
 from grader.checks.lstm_layout import GATE_ORDERS, Reading, Structure, match, output_layer, readings, run
 from grader.checks.text import CourseText, course_text, sequences
 from grader.compare import check_close, check_fall, check_shape
-from grader.errors import Mismatch, StudentException
+from grader.errors import Mismatch, StudentException, SubmissionFault
 from grader.examples import explained
 from grader.sandbox import Worker
 
@@ -246,21 +246,78 @@ def _start(ctx: Context, worker: Worker) -> Start:
     return Start(structure, found, weights, text, h)
 
 
+@dataclass(frozen=True)
+class Training:
+    """One bounded run of the script's own loop from the grader's starting weights, shared by the
+    checks that judge training: its first iterations watched, then the rest run."""
+
+    start: Start
+    records: list[dict[str, Any]]
+    """What each watched iteration's forward was given and returned, and the state it carried."""
+    stopped: SubmissionFault | None
+    """What ended the watched iterations early (the loop raised), if anything did."""
+    reached: dict[str, np.ndarray]
+    """The parameters after every iteration run."""
+    iterations: int
+    failed: SubmissionFault | None
+    """What stopped the run after the watched iterations, if anything did."""
+    printed: str
+
+
+WATCHING, TRAINING = "lstm.state_carry", "lstm.loss_decrease"
+
+
+def _training(ctx: Context) -> Training:
+    """The run of the loop this submission's training checks judge (the first to ask runs it)."""
+    ctx.share(TRAINING, lambda: _train(ctx))
+    training: Training = ctx.shared[TRAINING]
+    ctx.printed_elsewhere = training.printed
+    return training
+
+
+def _train(ctx: Context) -> Training:
+    """The watched iterations (lstm.state_carry's), then on to lstm.loss_decrease's, in one worker;
+    each part within its own check's time limit."""
+    checks = {c.id: c for c in ctx.rubric.checks if c.id in (WATCHING, TRAINING)}
+    watch = int(checks[WATCHING].params["iterations"]) if WATCHING in checks else 0
+    total = max(watch, int(checks[TRAINING].params["iterations"]) if TRAINING in checks else 0)
+    worker = ctx.worker(timeout=sum(c.timeout for c in checks.values()) + ctx.rubric.load_timeout)
+    start = _start(ctx, worker)
+    records: list[dict[str, Any]] = []
+    stopped: StudentException | None = None
+    failed: SubmissionFault | None = None
+    done = 0
+    if watch:
+        try:
+            ran = worker.call("lstm.train", timeout=checks[WATCHING].timeout, iterations=watch, want=["state"],
+                              parameters=start.weights)
+            records, done = ran["records"], ran["iterations"]
+        except StudentException as e:
+            stopped = failed = e
+    reached = dict(start.weights)
+    if failed is None:
+        try:
+            ran = worker.call("lstm.train", timeout=checks[TRAINING].timeout if TRAINING in checks else None,
+                              iterations=total - done, want=["final"], parameters={} if watch else start.weights)
+            reached, done = ran["final"], done + ran["iterations"]
+        except SubmissionFault as e:
+            failed = e
+    return Training(start, records, stopped, reached, done, failed, worker.output())
+
+
 @check("lstm.state_carry", task="task3", params={"iterations": Param(5, 2), "rtol": Param(1e-4),
                                                  "atol": Param(1e-5)})
 def state_carry(ctx: Context) -> str:
     """The loop carries the last (h, c) of each forward into the next, cut from the graph."""
     iterations, rtol, atol = ctx.param("iterations"), ctx.param("rtol"), ctx.param("atol")
-    worker = ctx.worker()
-    start = _start(ctx, worker)
-    try:
-        ran = worker.call("lstm.train", iterations=iterations, want=["state"], parameters=start.weights)
-    except StudentException as e:
-        if "backward through the graph a second time" in str(e):
-            raise Mismatch(f"the training loop failed: {e}; hprev and cprev must be cut from the graph "
-                           "(.detach()) before the next iteration") from None
-        raise
-    records = [_given_state(k, r, start.h) for k, r in enumerate(ran["records"])]
+    training = _training(ctx)
+    if training.stopped is not None:
+        if "backward through the graph a second time" in str(training.stopped):
+            raise Mismatch(f"the training loop failed: {training.stopped}; hprev and cprev must be cut from the "
+                           "graph (.detach()) before the next iteration") from None
+        raise training.stopped
+    start = training.start
+    records = [_given_state(k, r, start.h) for k, r in enumerate(training.records)]
     if records and not all(np.array_equal(records[0]["parameters"][k], v) for k, v in start.weights.items()):
         raise Mismatch("the first forward call of the training loop did not use the model's weights: "
                        "does the loop build a new model?")
@@ -341,10 +398,10 @@ def _started_from_carried(k: int, record: dict[str, Any], following: dict[str, A
 def loss_decrease(ctx: Context) -> str:
     """The weights the student's loop reaches predict the course text better than the starting ones."""
     iterations, characters = ctx.param("iterations"), ctx.param("characters")
-    worker = ctx.worker()
-    start = _start(ctx, worker)
-    ran = worker.call("lstm.train", iterations=iterations, want=["final"], parameters=start.weights)
-    reached = ran["final"]
+    training = _training(ctx)
+    if training.failed is not None:
+        raise training.failed
+    start, reached = training.start, training.reached
     for name, value in start.weights.items():
         check_shape(f"{name} after training", reached.get(name, np.zeros(0)), value.shape)
     indices = start.text.indices(characters)
@@ -352,9 +409,21 @@ def loss_decrease(ctx: Context) -> str:
     def loss(reading_order: tuple[Reading, str], weights: dict[str, np.ndarray], upto: int = len(indices)) -> float:
         return _text_loss(*reading_order, weights, indices[:upto])
 
-    best = min(itertools.product(start.found, GATE_ORDERS), key=lambda ro: _finite(loss(ro, reached, 101)))
-    return check_fall(loss(best, start.weights), loss(best, reached), ctx.param("margin"), ran["iterations"],
+    best = _watched_order(ctx, training) or min(itertools.product(start.found, GATE_ORDERS),
+                                           key=lambda ro: _finite(loss(ro, reached, 101)))
+    return check_fall(loss(best, start.weights), loss(best, reached), ctx.param("margin"), training.iterations,
                       iterations, start.text.describe(characters))
+
+
+def _watched_order(ctx: Context, training: Training) -> tuple[Reading, str] | None:
+    """The reading and gate order of the model, from the first watched forward call, if it is an LSTM's
+    (within lstm.state_carry's tolerances)."""
+    try:
+        params = ctx.rubric.config(WATCHING).params
+        first = _given_state(0, training.records[0], training.start.h)
+        return _order(training.start, [first], params["rtol"], params["atol"])
+    except (KeyError, IndexError, Mismatch):
+        return None
 
 
 def _text_loss(reading: Reading, order: str, weights: dict[str, np.ndarray], indices: np.ndarray,

@@ -120,17 +120,25 @@ def trained(module: Module, request: dict[str, Any]) -> dict[str, Any]:
 
 def _watch(model: torch.nn.Module, calls: list[dict[str, Any]]) -> None:
     """Record every forward call, made as model(...) or as model.forward(...): an instance
-    attribute stands in front of the class's forward for both."""
+    attribute stands in front of the class's forward for both. Only a call at least as long as
+    every one before it can be the iteration's training call: only those copy the parameters."""
     original = model.forward
 
     def forward(*args: Any, **kwargs: Any) -> Any:
-        call = _given(model, original, args, kwargs)
+        call = _given(original, args, kwargs)
+        if _length(call) >= _longest(calls):
+            call["parameters"] = {name: p.detach().double().numpy().copy() for name, p in model.named_parameters()}
         calls.append(call)
         result = original(*args, **kwargs)
         call["returned"] = _snapshot(result)
         return result
 
     setattr(model, "forward", forward)  # noqa: B010  (mypy refuses assigning to a method)
+
+
+def _longest(calls: list[dict[str, Any]]) -> int:
+    """The longest input of the calls so far (each call that was the longest copied the parameters)."""
+    return max((_length(c) for c in calls if "parameters" in c), default=-1)
 
 
 def _length(call: dict[str, Any]) -> int:
@@ -156,16 +164,14 @@ def _structure(model: torch.nn.Module) -> dict[str, Any]:
     return {"modules": modules, "parameters": parameters}
 
 
-def _given(model: torch.nn.Module, forward: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-    """What one forward call was given: its arguments in forward's order (tensors; None for the
-    rest), and the parameters at that moment."""
+def _given(forward: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """What one forward call was given: its arguments in forward's order (tensors; None for the rest)."""
     try:
         args = tuple(inspect.signature(forward).bind(*args, **kwargs).arguments.values())
     except (TypeError, ValueError):  # a signature Python cannot read, or a call that does not fit it
         args = (*args, *kwargs.values())
     tensors = [array(_plain(a), "an argument of forward") if isinstance(a, torch.Tensor) else None for a in args]
-    return {"args": tensors,
-            "parameters": {name: p.detach().double().numpy().copy() for name, p in model.named_parameters()}}
+    return {"args": tensors}
 
 
 def _state(value: Any, depth: int = 0) -> dict[str, Any]:
