@@ -321,8 +321,7 @@ class Worksheet:
         return match.group(1) if match else None
 
     def _edits(self, row: tuple[_Cell, ...], grade: Grade) -> list[tuple[_Cell, str]]:
-        self._check_maximum(row, grade)
-        edits = [(row[self._columns.grade], _format_grade(grade.value))]
+        edits = [(row[self._columns.grade], _format_grade(self._scaled(row, grade)))]
         feedback = _as_html(grade.feedback)
         if feedback:
             if self._columns.feedback is None:
@@ -333,19 +332,28 @@ class Worksheet:
             edits.append((row[self._columns.feedback], feedback))
         return edits
 
-    def _check_maximum(self, row: tuple[_Cell, ...], grade: Grade) -> None:
-        """process_import_grades skips a grade outside 0..the assignment's maximum ("Out of range")."""
-        if self._columns.maximum is None:
-            return
-        cell = row[self._columns.maximum]
-        try:
-            maximum = float(cell.value.strip().replace(" ", "").replace(",", "."))
-        except ValueError:
-            return
-        if not 0 <= grade.value <= maximum:
-            raise MoodleError(f"{self._path} line {_line(self._text, cell.start)}: grade {_format_grade(grade.value)} "
+    def _scaled(self, row: tuple[_Cell, ...], grade: Grade) -> float:
+        """The grade out of this row's Maximum Grade when Moodle's maximum differs from the rubric's (an
+        assignment out of 100, a rubric out of 14); process_import_grades skips one outside 0..maximum."""
+        maximum = self._maximum(row)
+        if maximum is None or grade.maximum <= 0 or maximum == grade.maximum:
+            value = grade.value
+        else:
+            value = grade.value / grade.maximum * maximum
+        if maximum is not None and not 0 <= value <= maximum:
+            cell = row[self._columns.maximum] if self._columns.maximum is not None else row[0]
+            raise MoodleError(f"{self._path} line {_line(self._text, cell.start)}: grade {_format_grade(value)} "
                               f"is outside 0..{cell.value.strip()}, the maximum grade of this assignment in "
                               "Moodle, which would skip the row")
+        return value
+
+    def _maximum(self, row: tuple[_Cell, ...]) -> float | None:
+        if self._columns.maximum is None:
+            return None
+        try:
+            return float(row[self._columns.maximum].value.strip().replace(" ", "").replace(",", "."))
+        except ValueError:
+            return None
 
     def _spliced(self, edits: list[tuple[_Cell, str]]) -> bytes:
         pieces: list[str] = []

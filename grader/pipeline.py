@@ -39,6 +39,8 @@ class Grading:
     hangs: dict[str, tuple[frozenset[str], str]] = field(default_factory=dict)
     """By task: the student's functions a check was stuck in when it ran past its time limit, and
     what that check said."""
+    shared: dict[str, Any] = field(default_factory=dict)
+    """Results of student code that several checks judge (Context.share)."""
     diagnoses: dict[tuple[str, str], str | None] = field(default_factory=dict)
     """By (task, part): the known mistake its diagnoser found there, once asked (grader.mistakes)."""
 
@@ -57,6 +59,12 @@ def grade(path: Path | str, rubric: Rubric | None = None, sandbox: Sandbox | Non
     submission = grading.submission
     notes = (*_notes(submission, grading.programs), *_weak_walls(grading.walls))
     return Report(str(path), results, _file_names(submission), notes)
+
+
+def failed_report(path: str, rubric: Rubric, e: Exception) -> Report:
+    """The report of a submission the grader failed on before any check ran: every check an
+    internal error, naming it (a batch keeps going)."""
+    return Report(path, tuple(_internal_error(c, e) for c in rubric.checks))
 
 
 def _found(path: Path, rubric: Rubric) -> Grading:
@@ -142,7 +150,7 @@ def _run(config: CheckConfig, program: Program, grading: Grading, sandbox: Sandb
 
 def _context(config: CheckConfig, program: Program, grading: Grading, sandbox: Sandbox) -> Context:
     return Context(config, program, grading.rubric, sandbox, grading.load_faults, _private_folders(grading),
-                   grading.walls)
+                   grading.walls, grading.shared)
 
 
 def _diagnosis(config: CheckConfig, program: Program, grading: Grading, sandbox: Sandbox) -> str | None:

@@ -27,6 +27,13 @@ class CheckResult:
     diagnosis: str | None = None
     """The id of the known mistake behind a failed check (grader.mistakes), or None."""
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CheckResult:
+        """A result as to_dict wrote it (a stored report read back)."""
+        return cls(str(data["id"]), str(data["task"]), data["status"], float(data["score"]),
+                   float(data["max_score"]), str(data["message"]), str(data.get("visibility", "public")),
+                   dict(data.get("details") or {}), bool(data.get("internal_error", False)), data.get("diagnosis"))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -50,6 +57,10 @@ class Report:
     checks: tuple[CheckResult, ...]
     files: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    student: Mapping[str, str] | None = None
+    """In a batch: {"id": ..., "name": ...} (Moodle's participant number and full name)."""
+    batch: Mapping[str, Any] | None = None
+    """In a batch: what the report was made from (content hashes) and how long it took."""
 
     @property
     def score(self) -> float:
@@ -65,6 +76,7 @@ class Report:
         return any(c.internal_error for c in self.checks)
 
     def to_dict(self) -> dict[str, Any]:
+        extra = {k: dict(v) for k, v in (("student", self.student), ("batch", self.batch)) if v is not None}
         return {
             "submission": self.submission,
             "score": self.score,
@@ -73,7 +85,15 @@ class Report:
             "files": dict(self.files),
             "notes": list(self.notes),
             "checks": [c.to_dict() for c in self.checks],
+            **extra,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Report:
+        """A report as to_dict wrote it; its score and max_score are re-derived from the checks."""
+        return cls(str(data["submission"]), tuple(CheckResult.from_dict(c) for c in data["checks"]),
+                   dict(data.get("files") or {}), tuple(data.get("notes") or ()), data.get("student"),
+                   data.get("batch"))
 
 
 def render_json(report: Report) -> str:

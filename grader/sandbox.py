@@ -72,7 +72,8 @@ class Sandbox:
         self._server = subprocess.Popen(
             [sys.executable, "-m", "grader.forkserver", str(theirs.fileno())],
             pass_fds=(theirs.fileno(),), cwd=self._base, env=_server_environment(),
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log)
+            stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
+            start_new_session=True)  # a Ctrl-C meant for a batch reaches its lanes, not the servers mid-check
         theirs.close()
         self._ready = False
 

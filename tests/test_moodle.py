@@ -400,7 +400,15 @@ def test_feedback_without_a_comments_column_is_refused_but_grades_are_written(tm
 def test_a_grade_moodle_would_skip_as_out_of_range_is_refused_with_its_line(tmp_path: Path) -> None:
     worksheet = Worksheet.read(sheet(tmp_path, GERMAN_SHEET))
     with pytest.raises(MoodleError, match=r"line 3: grade 15 is outside 0\.\.14,00"):
-        worksheet.filled({"123457": Grade(15, 15, "")})
+        worksheet.filled({"123457": Grade(15, 14, "")})
+
+
+def test_a_grade_is_scaled_to_moodle_s_maximum_when_the_assignment_s_differs_from_the_rubric_s(
+        tmp_path: Path) -> None:
+    worksheet = Worksheet.read(sheet(tmp_path, GERMAN_SHEET))  # Moodle's maximum there: 14,00
+    filled = worksheet.filled({"123457": Grade(3.5, 7, "")}).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(filled)))
+    assert (rows[2][0], rows[2][4]) == ("Teilnehmer/in123457", "7")  # 3.5 of 7 is 7 of 14
 
 
 def test_the_php_csv_port_reads_what_php_reads() -> None:

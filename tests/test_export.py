@@ -1,0 +1,49 @@
+"""Exports rebuilt from stored reports: re-scored with a rubric's points, never regraded."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from grader.errors import UsageError
+from grader.export import export, load_reports, rescored
+from grader.report import CheckResult, Report, render_json
+from grader.rubric import Rubric
+
+
+def stored(rubric: Rubric, statuses: dict[str, str], name: str = "Zoë") -> Report:
+    checks = tuple(CheckResult(c.id, c.task, statuses.get(c.id, "skipped"), c.points if statuses.get(c.id) ==  # type: ignore[arg-type]
+                               "passed" else 0, c.points, "m") for c in rubric.checks)
+    return Report("entry", checks, student={"id": "101", "name": name}, batch={"key": "101"})
+
+
+def test_rescoring_follows_the_rubric_s_points_and_order_from_the_stored_statuses(rubric: Rubric) -> None:
+    report = stored(rubric, {"rnn.forward": "passed", "rnn.gradcheck": "failed"})
+    heavier = dataclasses.replace(rubric, checks=tuple(
+        dataclasses.replace(c, points=10.0) if c.id == "rnn.forward" else c for c in rubric.checks
+        if c.id != "lstm.init"))
+    again = rescored(report, heavier)
+    assert [c.id for c in again.checks] == [c.id for c in heavier.checks]
+    assert (again.checks[0].score, again.checks[0].max_score) == (10.0, 10.0)
+    assert again.score == 10.0 and again.max_score == report.max_score - 2 + 10 - 1
+
+
+def test_a_file_in_reports_that_is_not_a_report_is_named(tmp_path: Path, rubric: Rubric) -> None:
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "101.json").write_text("{not json")
+    with pytest.raises(UsageError, match="101.json: not a report the grader wrote"):
+        load_reports(tmp_path)
+
+
+def test_export_writes_the_four_files_from_reports_alone(tmp_path: Path, rubric: Rubric) -> None:
+    (tmp_path / "reports").mkdir()
+    for key, name in (("101", "Zoë"), ("102", "Bob")):
+        report = dataclasses.replace(stored(rubric, {"rnn.forward": "passed"}, name), student={"id": key, "name": name})
+        (tmp_path / "reports" / f"{key}.json").write_text(render_json(report))
+    written = export(tmp_path, rubric)
+    assert [p.name for p in written] == ["grades.csv", "feedback.zip", "results.csv", "summary.html"]
+    assert [r.student["name"] for r in load_reports(tmp_path) if r.student] == ["Bob", "Zoë"]
+    assert json.loads((tmp_path / "reports" / "101.json").read_text())["student"]["name"] == "Zoë"
