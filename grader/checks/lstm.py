@@ -394,7 +394,7 @@ def _started_from_carried(k: int, record: dict[str, Any], following: dict[str, A
 
 
 @check("lstm.loss_decrease", task="task3",
-       params={"iterations": Param(300, 20), "margin": Param(0.10, 0.0, 1.0), "characters": Param(1000, 50)})
+       params={"iterations": Param(200, 20), "margin": Param(0.10, 0.0, 1.0), "characters": Param(1000, 50)})
 def loss_decrease(ctx: Context) -> str:
     """The weights the student's loop reaches predict the course text better than the starting ones."""
     iterations, characters = ctx.param("iterations"), ctx.param("characters")

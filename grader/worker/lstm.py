@@ -100,7 +100,8 @@ def train(module: Module, request: dict[str, Any]) -> dict[str, Any]:
                     break
             finally:
                 if watch:
-                    training: dict[str, Any] = max(reversed(calls), key=_length) if calls else {}
+                    longest = max(reversed(calls), key=_length) if calls else {}
+                    training: dict[str, Any] = {k: v for k, v in longest.items() if k != "length"}
                     ns = module.namespace
                     records.append({**training, "carried": [_state(ns.get("hprev")), _state(ns.get("cprev"))]})
             done += 1
@@ -119,32 +120,48 @@ def trained(module: Module, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _watch(model: torch.nn.Module, calls: list[dict[str, Any]]) -> None:
-    """Record every forward call, made as model(...) or as model.forward(...): an instance
-    attribute stands in front of the class's forward for both. Only a call at least as long as
-    every one before it can be the iteration's training call: only those copy the parameters."""
+    """Record the forward calls, made as model(...) or as model.forward(...): an instance attribute
+    stands in front of the class's forward for both. Only a call at least as long as every one before
+    it can be the iteration's training call: only those are recorded whole (arguments, parameters,
+    what it returned); sample()'s one-character calls cost a length each."""
     original = model.forward
+    try:
+        signature: inspect.Signature | None = inspect.signature(original)
+    except (TypeError, ValueError):  # a signature Python cannot read
+        signature = None
 
     def forward(*args: Any, **kwargs: Any) -> Any:
-        call = _given(original, args, kwargs)
-        if _length(call) >= _longest(calls):
+        call: dict[str, Any] = {"length": _input_length(signature, args, kwargs)}
+        if call["length"] >= max((c["length"] for c in calls), default=-1):
+            call.update(_given(signature, args, kwargs))
             call["parameters"] = {name: p.detach().double().numpy().copy() for name, p in model.named_parameters()}
         calls.append(call)
         result = original(*args, **kwargs)
-        call["returned"] = _snapshot(result)
+        if "args" in call:
+            call["returned"] = _snapshot(result)
         return result
 
     setattr(model, "forward", forward)  # noqa: B010  (mypy refuses assigning to a method)
 
 
-def _longest(calls: list[dict[str, Any]]) -> int:
-    """The longest input of the calls so far (each call that was the longest copied the parameters)."""
-    return max((_length(c) for c in calls if "parameters" in c), default=-1)
-
-
 def _length(call: dict[str, Any]) -> int:
     """How many characters a forward call was given (its input's first axis)."""
-    first = call["args"][0] if call["args"] else None
-    return int(first.shape[0]) if first is not None and first.ndim else 0
+    return int(call["length"])
+
+
+def _input_length(signature: inspect.Signature | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
+    first = _arguments(signature, args, kwargs)[:1]
+    return int(first[0].shape[0]) if first and isinstance(first[0], torch.Tensor) and first[0].ndim else 0
+
+
+def _arguments(signature: inspect.Signature | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    """A call's arguments in forward's order."""
+    try:
+        if signature is not None:
+            return tuple(signature.bind(*args, **kwargs).arguments.values())
+    except TypeError:  # a call that does not fit the signature
+        pass
+    return (*args, *kwargs.values())
 
 
 def _script_model(module: Module) -> torch.nn.Module:
@@ -164,14 +181,10 @@ def _structure(model: torch.nn.Module) -> dict[str, Any]:
     return {"modules": modules, "parameters": parameters}
 
 
-def _given(forward: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+def _given(signature: inspect.Signature | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
     """What one forward call was given: its arguments in forward's order (tensors; None for the rest)."""
-    try:
-        args = tuple(inspect.signature(forward).bind(*args, **kwargs).arguments.values())
-    except (TypeError, ValueError):  # a signature Python cannot read, or a call that does not fit it
-        args = (*args, *kwargs.values())
-    tensors = [array(_plain(a), "an argument of forward") if isinstance(a, torch.Tensor) else None for a in args]
-    return {"args": tensors}
+    return {"args": [array(_plain(a), "an argument of forward") if isinstance(a, torch.Tensor) else None
+                     for a in _arguments(signature, args, kwargs)]}
 
 
 def _state(value: Any, depth: int = 0) -> dict[str, Any]:

@@ -37,6 +37,21 @@ def perturbed(module: Module, request: dict[str, Any]) -> dict[str, Any]:
     return {"values": np.asarray(out, dtype=np.float64)}
 
 
+def moved(module: Module, request: dict[str, Any]) -> dict[str, Any]:
+    """The last hidden state with the parameters moved by +-epsilon along each direction asked
+    (rows: + then - for each direction)."""
+    base, epsilon = request["params"], float(request["epsilon"])
+    out = []
+    for direction in request["directions"]:
+        for sign in (1.0, -1.0):
+            params = {k: v + sign * epsilon * direction[k] for k, v in base.items()}
+            result = _call(module, params, request)
+            if not isinstance(result, (tuple, list)) or len(result) != 7:
+                raise BadAnswer(f"lossFun should return 7 values, got {_kind(result)}")
+            out.append(array(result[6], "hs[last]").reshape(-1))
+    return {"values": np.asarray(out, dtype=np.float64)}
+
+
 def _call(module: Module, params: dict[str, np.ndarray], request: dict[str, Any]) -> Any:
     loss_fun = module.function("lossFun")
     n, h = params["Wxh"].shape[1], params["Wxh"].shape[0]
@@ -53,4 +68,4 @@ def _kind(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
-OPERATIONS = {"rnn.loss": loss, "rnn.perturbed": perturbed}
+OPERATIONS = {"rnn.loss": loss, "rnn.perturbed": perturbed, "rnn.moved": moved}
