@@ -35,10 +35,14 @@ def correct_cases() -> list[Path]:
 
 
 def build_class(folder: Path, students: int) -> dict[str, Path]:
-    """A Moodle download unzipped (one folder per student); which fixture each student handed in."""
+    """A Moodle download unzipped (one folder per student); which fixture each student handed in.
+
+    Every correct case is handed in by as many students as the others, give or take one; the cases
+    handed in once more are spread evenly over the (alphabetical) list, not its first ones.
+    """
     cases, handed = correct_cases(), {}
     for n in range(students):
-        case = cases[n % len(cases)]
+        case = cases[n * len(cases) // students] if students >= len(cases) else cases[n]
         entry = folder / f"Student {n:03d}_{100000 + n}_assignsubmission_file"
         shutil.copytree(case, entry, ignore=shutil.ignore_patterns("expected.yaml"))
         handed[str(100000 + n)] = case

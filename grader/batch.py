@@ -144,7 +144,9 @@ class _Lanes:
     """The lane processes of a batch, each with its own queue of work, and what each is grading."""
 
     def __init__(self, rubric: str, out: str, rubric_hash: str) -> None:
-        self.context = multiprocessing.get_context("spawn")  # a clean interpreter per lane, on every platform
+        # Linux: a lane starts as a copy of the batch, its modules already imported; elsewhere a new
+        # interpreter (fork is unsafe on macOS, absent on Windows)
+        self.context: Any = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
         self.arguments = (rubric, out, rubric_hash)
         self.results: Any = self.context.Queue()
         self.processes: dict[int, tuple[BaseProcess, Any]] = {}

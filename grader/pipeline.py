@@ -41,6 +41,8 @@ class Grading:
     what that check said."""
     shared: dict[str, Any] = field(default_factory=dict)
     """Results of student code that several checks judge (Context.share)."""
+    pool: dict[str, Any] = field(default_factory=dict)
+    """Workers left by passing checks for the next check of their task (Context.release)."""
     diagnoses: dict[tuple[str, str], str | None] = field(default_factory=dict)
     """By (task, part): the known mistake its diagnoser found there, once asked (grader.mistakes)."""
 
@@ -55,6 +57,7 @@ def grade(path: Path | str, rubric: Rubric | None = None, sandbox: Sandbox | Non
     grading = _prepared(_found(Path(path), rubric))
     with contextlib.ExitStack() as stack:
         grading.sandbox = sandbox if sandbox is not None else _started(stack, grading)
+        stack.callback(lambda: [worker.kill() for worker, _ in grading.pool.values()])
         results = tuple(run_check(c, grading) for c in rubric.checks)
     submission = grading.submission
     notes = (*_notes(submission, grading.programs), *_weak_walls(grading.walls))
@@ -143,14 +146,16 @@ def _run(config: CheckConfig, program: Program, grading: Grading, sandbox: Sandb
             message = f"{message}; {describe(diagnosis)}"
         message, details = _with_printed(message, fault.details, printed)
         return _result(config, fault.status, message, details, diagnosis=diagnosis)  # type: ignore[arg-type]
-    finally:
+    except BaseException:
         ctx.close()
+        raise
+    ctx.release()
     return _result(config, "passed", message)
 
 
 def _context(config: CheckConfig, program: Program, grading: Grading, sandbox: Sandbox) -> Context:
     return Context(config, program, grading.rubric, sandbox, grading.load_faults, _private_folders(grading),
-                   grading.walls, grading.shared)
+                   grading.walls, grading.shared, grading.pool)
 
 
 def _diagnosis(config: CheckConfig, program: Program, grading: Grading, sandbox: Sandbox) -> str | None:

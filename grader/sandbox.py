@@ -11,6 +11,7 @@ first message (before any student code ran) may speak of a fault of the grader.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 import os
@@ -57,6 +58,9 @@ class Limits:
     timeout: float
     memory_mb: int
     file_mb: int = 16
+    cpu_seconds: float | None = None
+    """CPU seconds for the worker's whole life (default: its timeout), for a worker that serves
+    several checks one after another, each with its own deadline (Worker.renew)."""
 
 
 class Sandbox:
@@ -96,8 +100,8 @@ class Sandbox:
         workdir.mkdir(mode=0o700)
         for name, data in files.items():
             (workdir / name).write_bytes(data)
-        spec = {"workdir": str(workdir), "memory": limits.memory_mb, "cpu": int(limits.timeout) + 2,
-                "file_mb": limits.file_mb, "visible": _visible(),
+        spec = {"workdir": str(workdir), "memory": limits.memory_mb,
+                "cpu": int(limits.cpu_seconds or limits.timeout) + 2, "file_mb": limits.file_mb, "visible": _visible(),
                 "hidden": [*_hideable([PACKAGE_ROOT, *hidden], workdir), (str(self._base.parent), [str(workdir)])],
                 "filename": filename, "display": display, "seed": seed,
                 "broken": {str(k): v for k, v in broken.items()}}
@@ -176,6 +180,15 @@ class Worker:
         self.isolation = str(walls.get("isolation", "unknown"))
         self.processes = str(walls.get("processes", "unknown"))
         """What stops the worker's new processes: 'seccomp', 'rlimit' or 'none'."""
+
+    @property
+    def alive(self) -> bool:
+        return self._alive
+
+    def renew(self, timeout: float) -> None:
+        """A new deadline, `timeout` seconds from now, for the next check this worker serves."""
+        self.limits = dataclasses.replace(self.limits, timeout=timeout)
+        self._deadline = time.monotonic() + timeout
 
     def call(self, op: str, timeout: float | None = None, **args: Any) -> dict[str, Any]:
         """Send one request; return the value, or raise the SubmissionFault it amounts to.

@@ -129,3 +129,19 @@ def test_a_softmax_after_the_lstm_gives_rows_of_probabilities_and_keeps_the_stat
 
 def test_the_mutant_without_super_init_raises_what_pytorch_says_of_it() -> None:
     assert "Module.__init__()" in _unregistered_layer_error()
+
+
+@given(order=st.sampled_from(GATE_ORDERS), seed=st.integers(0, 2**16))
+def test_the_text_loss_is_the_reference_lstm_s_cross_entropy_in_any_gate_order(order: str, seed: int) -> None:
+    from grader.checks.lstm import _text_loss
+
+    n, h = 4, 3
+    rng = np.random.default_rng(seed)
+    Wx, Wh, b = rng.normal(size=(4 * h, n)), rng.normal(size=(4 * h, h)), rng.normal(size=4 * h)
+    Wy, by = rng.normal(size=(n, h)), rng.normal(size=n)
+    model = stacked_model(Wx, Wh, b, Wy, by, h_first=False)
+    (reading, *_) = readings(model, n, h)
+    indices = rng.integers(0, n, size=120)
+    states, _ = reference("lstm_cell").forward(np.eye(n)[indices[:-1]], np.zeros(h), np.zeros(h), Wx, Wh, b, order)
+    expected = reference("lstm_cell").cross_entropy(states @ Wy.T + by, indices[1:])
+    assert np.isclose(_text_loss(reading, order, model["parameters"], indices), expected, rtol=1e-10)

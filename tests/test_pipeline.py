@@ -280,3 +280,27 @@ def test_a_check_that_ran_out_of_time_is_not_diagnosed(monkeypatch: pytest.Monke
     monkeypatch.setitem(DIAGNOSERS, ("task2", "lossFun"), lambda ctx: asked.append("asked") or "rnn.relu")
     forward = grade(SOLVED, load_rubric(cheap), sandbox).checks[0]
     assert (forward.status, forward.diagnosis, asked) == ("error", None, [])
+
+
+@pytest.mark.parametrize("broken,started", [(False, 2), (True, 3)])
+def test_a_passing_check_leaves_its_worker_to_the_next_check_of_its_task_and_a_failing_one_does_not(
+        monkeypatch: pytest.MonkeyPatch, cheap: Path, sandbox: Sandbox, broken: bool, started: int) -> None:
+    """cheap: rnn.forward, then lstm.init and lstm.criterion, which only call the student's functions."""
+    from grader.errors import Mismatch
+    from grader.mistakes import DIAGNOSERS
+
+    forks: list[str] = []
+    real = Sandbox.worker
+
+    def counted(self: Sandbox, *args: object, **kwargs: object) -> object:
+        forks.append(str(args[1]))
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Sandbox, "worker", counted)
+    if broken:
+        break_check(monkeypatch, "lstm.init", Mismatch("lstm.init differs"))
+        for part in ("__init__",):
+            monkeypatch.setitem(DIAGNOSERS, ("task3", part), lambda ctx: None)
+    report = grade(SOLVED, load_rubric(cheap), sandbox)
+    assert [c.status for c in report.checks] == ["passed", "failed" if broken else "passed", "passed"]
+    assert len(forks) == started

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from grader import lab
 from grader.errors import SubmissionFault, WorkerDied, WorkerTimeout
+from grader.registry import EVERYTHING, REGISTRY
 from grader.examples import search
 from grader.sandbox import PACKAGE_ROOT, STACK_FRAME, Limits, Sandbox, Worker
 from grader.source import Program
@@ -41,10 +42,15 @@ class Context:
     shared: dict[str, Any] = field(default_factory=dict)
     """Shared by the checks of one submission: results of student code that several checks judge
     (one bounded run of a training loop), computed by the first check that needs them."""
+    pool: dict[str, tuple[Worker, list[dict[str, Any]]]] = field(default_factory=dict)
+    """Shared by the checks of one submission: a worker a check that only calls the student's
+    functions left alive after passing, with its load errors, for the next such check of the task."""
     load_errors: list[dict[str, Any]] = field(default_factory=list)
     printed_elsewhere: str = ""
     """What the student's code printed while computing shared results this check judges."""
     _worker: Worker | None = None
+    _key: str = ""
+    _printed_before: str = ""
 
     def param(self, name: str) -> Any:
         return self.config.params[name]
@@ -58,13 +64,20 @@ class Context:
         if self._worker is not None:
             return self._worker
         task = self.config.task
-        key = f"{task}:{','.join(skip)}"
+        self._key = key = f"{task}:{','.join(skip)}"
         if key in self.load_faults:
             raise self.load_faults[key]
+        if self.poolable and key in self.pool:
+            self._worker, self.load_errors = self.pool.pop(key)
+            if self._worker.alive:
+                self._worker.renew(self.config.timeout)
+                self._printed_before = self._worker.output()
+                return self._worker
         files = {SUBMISSION_NAME: self.program.source.encode(), lab.TEXT: self.rubric.text.read_bytes()}
+        limits = Limits(timeout or self.config.timeout, self.config.memory,
+                        cpu_seconds=self._pool_budget() if self.poolable else None)
         self._worker = self.sandbox.worker(files, SUBMISSION_NAME, self.program.file.name, self.program.broken,
-                                           Limits(timeout or self.config.timeout, self.config.memory), self.private,
-                                           self.rubric.seed)
+                                           limits, self.private, self.rubric.seed)
         self.walls.add((self._worker.isolation, self._worker.processes))
         try:
             loaded = self._worker.call("load", timeout=self.rubric.load_timeout, task=task, skip=list(skip))
@@ -74,6 +87,25 @@ class Context:
             raise fault from None
         self.load_errors = list(loaded["errors"])
         return self._worker
+
+    @property
+    def poolable(self) -> bool:
+        """Whether this check only calls the student's functions (it does not run the training loop):
+        then the worker it leaves after passing may serve the next such check, saving a start."""
+        spec = REGISTRY.get(self.config.id)
+        return spec is not None and EVERYTHING not in spec.calls
+
+    def _pool_budget(self) -> float:
+        """CPU seconds for a worker that may serve every such check of the task in turn."""
+        return sum(c.timeout for c in self.rubric.checks if c.task == self.config.task
+                   and c.id in REGISTRY and EVERYTHING not in REGISTRY[c.id].calls)
+
+    def release(self) -> None:
+        """The check passed: leave its worker for the next check that may use it, or stop it."""
+        if self._worker is not None and self.poolable and self._worker.alive:
+            self.pool[self._key] = (self._worker, self.load_errors)
+            self._worker = None
+        self.close()
 
     def share(self, key: str, compute: Callable[[], T]) -> T:
         """The shared result `key`, computed now by `compute` if no check of this submission has; a
@@ -92,6 +124,8 @@ class Context:
     def printed(self) -> str:
         """What the student's code printed in this check (its beginning and end)."""
         own = self._worker.output() if self._worker is not None else ""
+        if self._printed_before and own.startswith(self._printed_before):
+            own = own[len(self._printed_before):]  # a worker that served earlier checks
         return own or self.printed_elsewhere
 
     def stuck_in(self) -> frozenset[str]:
@@ -109,6 +143,7 @@ class Context:
     def close(self) -> None:
         if self._worker is not None:
             self._worker.kill()
+            self._worker = None
 
 
 @functools.cache

@@ -14,7 +14,7 @@ from grader.mistakes import diagnoser
 from grader.registry import Param, check
 from grader.checks.context import Context, reference
 from grader.checks.lstm_layout import GATE_ORDERS, Reading, Structure, match, output_layer, readings, run
-from grader.checks.text import CourseText, course_text, sequences
+from grader.checks.text import CourseText, course_text
 from grader.compare import check_close, check_fall, check_shape
 from grader.errors import Mismatch, StudentException, SubmissionFault
 from grader.examples import explained
@@ -98,6 +98,7 @@ def forward(ctx: Context) -> str:
     """forward returns an LSTM's scores and last (h, c), computed with the student's own weights."""
     worker = ctx.worker(skip=OWN_MODEL)
     rtol, atol = ctx.param("rtol"), ctx.param("atol")
+    last: list[tuple[int, str]] = []  # the reading and order that matched the last input: tried first
 
     def probe(case: LstmCase) -> None:
         with explained(case.describe()):
@@ -108,23 +109,23 @@ def forward(ctx: Context) -> str:
             for key, name in (("h", "forward's hc[0] (h)"), ("c", "forward's hc[1] (c)")):
                 if got[key].size != case.h:  # (1, 1, h) as nn.LSTM gives it; (1, h) or (h,) work as well
                     check_shape(name, got[key], (1, 1, case.h))
-            _same_as_an_lstm(built, case, got, rtol, atol)
+            last[:] = [_same_as_an_lstm(built, case, got, rtol, atol, last[0] if last else None)]
 
     ctx.search(lstm_cases(), probe)
     return f"output and (h, c) equal an LSTM with your weights on {ctx.param('examples')} random sequences"
 
 
-def _same_as_an_lstm(built: Structure, case: LstmCase, got: dict[str, Any], rtol: float,
-                     atol: float) -> tuple[Reading, str]:
-    """The reading of the student's weights and the gate order in which the reference LSTM gives
-    what forward gave; a Mismatch naming the closest one when there is none."""
+def _same_as_an_lstm(built: Structure, case: LstmCase, got: dict[str, Any], rtol: float, atol: float,
+                     prefer: tuple[int, str] | None = None) -> tuple[int, str]:
+    """The index of the reading of the student's weights and the gate order in which the reference
+    LSTM gives what forward gave; a Mismatch naming the closest one when there is none."""
     found = readings(built, case.n, case.h)
     if not found:
         names = ", ".join(f"{k} {v.shape}" for k, v in built["parameters"].items())
         raise Mismatch(f"could not read your weights as one LSTM layer and a linear layer ({names})")
-    matched = match(found, built["parameters"], case.onehot(), case.h0, case.c0, got, rtol, atol)
+    matched = match(found, built["parameters"], case.onehot(), case.h0, case.c0, got, rtol, atol, prefer=prefer)
     if matched is not None:
-        return matched
+        return found.index(matched[0]), matched[1]
 
     def expected(reading_order: tuple[Reading, str]) -> dict[str, np.ndarray]:
         reading, order = reading_order
@@ -147,6 +148,7 @@ def gradcheck(ctx: Context) -> str:
     """Autograd's gradients in the model as built equal the reference LSTM's for every parameter."""
     worker = ctx.worker(skip=OWN_MODEL)
     rtol, atol = ctx.param("rtol"), ctx.param("atol")
+    last: list[tuple[int, str]] = []  # the reading and order that matched the last input: tried first
 
     def probe(case: LstmCase) -> None:
         with explained(case.describe()):
@@ -155,11 +157,13 @@ def gradcheck(ctx: Context) -> str:
             weights: dict[str, Any] = {"w_output": rng.normal(size=(len(case.inputs), case.n)),
                                        "w_h": rng.normal(size=case.h), "w_c": rng.normal(size=case.h)}
             got = worker.call("lstm.gradients", **case.request(), **weights)
-            matched = match(readings(built, case.n, case.h), built["parameters"], case.onehot(), case.h0,
-                            case.c0, got, rtol, atol)
+            found = readings(built, case.n, case.h)
+            matched = match(found, built["parameters"], case.onehot(), case.h0, case.c0, got, rtol, atol,
+                            prefer=last[0] if last else None)
             if matched is None:
                 raise Mismatch("forward does not compute an LSTM of your weights (lstm.forward says where it "
                                "differs), so its gradients cannot be an LSTM's")
+            last[:] = [(found.index(matched[0]), matched[1])]
             expected = _reference_gradients(*matched, built["parameters"], case, weights)
             for name, value in built["parameters"].items():
                 _same_gradient(name, got["gradients"].get(name), expected.get(name, np.zeros_like(value)),
@@ -170,10 +174,20 @@ def gradcheck(ctx: Context) -> str:
             "random sequences")
 
 
+def _torch() -> Any:
+    """PyTorch in the grader's own process (the reference's autograd and LSTM kernel), on one thread:
+    idle OpenMP threads spin, and would take the CPU from the worker the grader is waiting for."""
+    import torch
+
+    if torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
+    return torch
+
+
 def _reference_gradients(reading: Reading, order: str, parameters: dict[str, np.ndarray], case: LstmCase,
                          weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Gradients of the weighted sum of the reference LSTM's values, for each student parameter."""
-    import torch  # only here: the grader needs autograd for this check alone
+    torch = _torch()
 
     leaves = {k: torch.tensor(parameters[k], dtype=torch.float64, requires_grad=True) for k in reading.names}
     ours = run(reading.assemble(leaves, cat=torch.cat), torch.tensor(case.onehot()), torch.tensor(case.h0),
@@ -265,6 +279,8 @@ class Training:
 
 
 WATCHING, TRAINING = "lstm.state_carry", "lstm.loss_decrease"
+ORDER = "lstm.training_order"
+"""Shared: the reading and gate order of the model in the watched run's first forward call."""
 
 
 def _training(ctx: Context) -> Training:
@@ -321,7 +337,7 @@ def state_carry(ctx: Context) -> str:
     if records and not all(np.array_equal(records[0]["parameters"][k], v) for k, v in start.weights.items()):
         raise Mismatch("the first forward call of the training loop did not use the model's weights: "
                        "does the loop build a new model?")
-    reading, order = _order(start, records, rtol, atol)
+    reading, order = ctx.share(ORDER, lambda: _order(start, records, rtol, atol))
     for k, record in enumerate(records):
         expected = run(reading.assemble(record["parameters"]), record["x"], record["h"], record["c"], order)
         _carried_right(k, record, expected, rtol, atol)
@@ -421,23 +437,34 @@ def _watched_order(ctx: Context, training: Training) -> tuple[Reading, str] | No
     try:
         params = ctx.rubric.config(WATCHING).params
         first = _given_state(0, training.records[0], training.start.h)
-        return _order(training.start, [first], params["rtol"], params["atol"])
+        return ctx.share(ORDER, lambda: _order(training.start, [first], params["rtol"], params["atol"]))
     except (KeyError, IndexError, Mismatch):
         return None
 
 
-def _text_loss(reading: Reading, order: str, weights: dict[str, np.ndarray], indices: np.ndarray,
-               seq_length: int = 50) -> float:
-    """The reference LSTM's cross-entropy per character on a text, in sequences, carrying (h, c)."""
+def _text_loss(reading: Reading, order: str, weights: dict[str, np.ndarray], indices: np.ndarray) -> float:
+    """The reference LSTM's cross-entropy per character on a text, read in one pass (carrying (h, c)
+    from character to character, as the loop's sequences do), in float64.
+
+    PyTorch's LSTM kernel stands in for reference/lstm_cell.py's step loop here, for speed (1000 steps
+    in C++ instead of Python): the gate blocks are reordered to its order, and tests/test_checks_lstm.py
+    holds the two equal.
+    """
+    torch = _torch()
+
     w = reading.assemble(weights)
     n, size = w["Wy"].shape
-    h, c, total = np.zeros(size), np.zeros(size), 0.0
-    with np.errstate(all="ignore"):  # weights a loop blew up give inf or nan, reported as such
-        for inputs, targets in sequences(indices, seq_length):
-            out = run(w, np.eye(n)[inputs], h, c, order)
-            total += reference("lstm_cell").cross_entropy(out["output"], targets) * len(targets)
-            h, c = out["h"], out["c"]
-    return float(total / (len(indices) - 1))
+    blocks = [order.index(gate) for gate in reference("lstm_cell").GATES]
+    rows = np.concatenate([np.arange(k * size, (k + 1) * size) for k in blocks])
+    lstm = torch.nn.LSTM(n, size).double()
+    with torch.no_grad():
+        for name, value in (("weight_ih_l0", w["Wx"][rows]), ("weight_hh_l0", w["Wh"][rows]),
+                            ("bias_ih_l0", w["b"][rows]), ("bias_hh_l0", np.zeros(4 * size))):
+            getattr(lstm, name).copy_(torch.from_numpy(np.ascontiguousarray(value, dtype=np.float64)))
+        states, _ = lstm(torch.from_numpy(np.eye(n)[indices[:-1]]).unsqueeze(1))  # (T, 1, h)
+        scores = states[:, 0] @ torch.from_numpy(w["Wy"]).T + torch.from_numpy(w["by"])  # (T, n)
+        losses = -torch.log_softmax(scores, dim=1)[torch.arange(len(indices) - 1), torch.from_numpy(indices[1:])]
+    return float(losses.mean())
 
 
 def _finite(x: float) -> float:

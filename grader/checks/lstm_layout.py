@@ -140,10 +140,15 @@ def readings(structure: Structure, n: int, h: int) -> list[Reading]:
 
 def match(found: Sequence[Reading], parameters: Mapping[str, np.ndarray], x: np.ndarray, h0: np.ndarray,
           c0: np.ndarray, got: Mapping[str, np.ndarray], rtol: float, atol: float,
-          then: Callable[[dict[str, Any]], dict[str, Any]] = dict) -> tuple[Reading, str] | None:
+          then: Callable[[dict[str, Any]], dict[str, Any]] = dict,
+          prefer: tuple[int, str] | None = None) -> tuple[Reading, str] | None:
     """The reading and gate order whose reference LSTM gives what the student's forward gave (or,
-    with `then`, a mutant that changes the reference's values afterwards)."""
-    for reading, order in itertools.product(found, GATE_ORDERS):
+    with `then`, a mutant that changes the reference's values afterwards). `prefer` (a reading's
+    index and an order, say the ones that matched the last input) is tried first."""
+    candidates = list(itertools.product(found, GATE_ORDERS))
+    if prefer is not None and prefer[0] < len(found):
+        candidates.insert(0, (found[prefer[0]], prefer[1]))
+    for reading, order in candidates:
         expected = then(run(reading.assemble(parameters), x, h0, c0, order))
         if all(np.size(got[k]) == np.size(expected[k])
                and np.allclose(np.reshape(got[k], np.shape(expected[k])), expected[k], rtol=rtol, atol=atol)
