@@ -87,3 +87,30 @@ def test_a_grader_bug_outside_any_check_exits_3_with_the_traceback(
     assert cli.main(["check", str(FIXTURES / "solved")]) == 3
     out, err = capsys.readouterr()
     assert out == "" and "Traceback" in err and "AttributeError" in err
+
+
+@pytest.mark.parametrize("args,words", [
+    (["batch", "nowhere.zip", "--out", "OUT"], "nowhere.zip: no such file or folder"),
+    (["batch", "CLASS", "--out", "OUT", "--shard", "3/2"], "must be K/N with 1 <= K <= N, got '3/2'"),
+    (["batch", "CLASS", "--out", "OUT", "-j", "0"], "must be a whole number >= 1, got '0'"),
+    (["batch", "CLASS", "--out", "OUT", "--worksheet", "missing.csv"], "missing.csv: no such file"),
+    (["export", "OUT", "--worksheet", "missing.csv"], "missing.csv: cannot read the grading worksheet"),
+])
+def test_class_commands_refuse_bad_input_with_exit_2_and_a_message_naming_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], words: str) -> None:
+    (tmp_path / "CLASS").mkdir()
+    (tmp_path / "OUT" / "reports").mkdir(parents=True)
+    paths = [str(tmp_path / a) if a in ("CLASS", "OUT", "nowhere.zip") else a for a in args]
+    try:
+        status: object = cli.main(paths)
+    except SystemExit as e:  # argparse's own refusal
+        status = e.code
+    assert status == 2
+    assert words in capsys.readouterr().err
+
+
+def test_an_empty_class_writes_empty_exports_and_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "class").mkdir()
+    assert cli.main(["batch", str(tmp_path / "class"), "--out", str(tmp_path / "out")]) == 0
+    assert "0 students: 0 graded" in capsys.readouterr().out
+    assert (tmp_path / "out" / "results.csv").read_text().startswith("id,name,")
