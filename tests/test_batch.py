@@ -212,3 +212,37 @@ def _processes() -> set[int]:
             except OSError:
                 continue
     return found
+
+
+@pytest.mark.slow
+def test_a_lane_that_dies_is_replaced_and_its_student_gets_an_error_report(monkeypatch: pytest.MonkeyPatch,
+                                                                           tmp_path: Path) -> None:
+    """A grader bug that kills a lane outright (lanes fork from this process, so they share the patch)."""
+    import dataclasses
+
+    from grader import batch as batch_module
+    from grader.checks import load_all
+    from grader.registry import REGISTRY
+
+    load_all()
+    real = REGISTRY["rnn.forward"].function
+
+    def deadly(ctx: object) -> str:
+        if "# kills the lane" in ctx.program.source:  # type: ignore[attr-defined]
+            os._exit(9)
+        return real(ctx)  # type: ignore[arg-type]
+
+    monkeypatch.setitem(REGISTRY, "rnn.forward", dataclasses.replace(REGISTRY["rnn.forward"], function=deadly))
+    folder = tmp_path / "class"
+    rnn = (FIXTURES / "solved" / "task2_min_char_rnn.py").read_text()
+    for name, extra in (("ann", ""), ("bob", "\n# kills the lane\n"), ("cy", "")):
+        (folder / name).mkdir(parents=True)
+        (folder / name / "task2_min_char_rnn.py").write_text(rnn + extra)
+    rubric = tmp_path / "rubric.yaml"
+    rubric.write_text(f"text: {ROOT / 'fixtures' / 'textData.txt'}\nchecks:\n  rnn.forward: {{examples: 2}}\n")
+    outcome = batch_module.run(folder, tmp_path / "out", load_rubric(rubric), jobs=2)
+    assert sorted(d.key for d in outcome.graded) == ["ann", "bob", "cy"]
+    got = {k: r["checks"][0] for k, r in reports(tmp_path / "out").items()}  # type: ignore[index]
+    assert got["bob"]["internal_error"] and "ended unexpectedly" in got["bob"]["message"]
+    assert got["ann"]["status"] == got["cy"]["status"] == "passed"
+    assert [d.key for d in outcome.internal_errors] == ["bob"]
