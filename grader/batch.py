@@ -74,7 +74,7 @@ def run(source: Path, out: Path, rubric: Rubric, jobs: int = 1, shard: tuple[int
         on_done: Listener = lambda done: None) -> Outcome:
     """Grade every student of `source` in this shard whose report is missing or stale, `jobs` at a time."""
     started = time.monotonic()
-    students = [s for s in find_students(source) if in_shard(s.key, shard)]
+    students = [s for s in find_students(source, outside=out) if in_shard(s.key, shard)]
     (out / REPORTS).mkdir(parents=True, exist_ok=True)
     rubric_hash = rubric_fingerprint(rubric)
     hashed = [(s, fingerprint(s)) for s in students]

@@ -116,7 +116,9 @@ def _class_command(args: argparse.Namespace) -> int:
         rubric = load_rubric(args.rubric)
         out = Path(args.out)
         if args.command == "export":
-            return _exported(export.export(out, rubric, _optional(args.worksheet)), [])
+            written = export.export(out, rubric, _optional(args.worksheet))
+            _warn_unlisted(out, _optional(args.worksheet))
+            return _exported(written, [])
         worksheet = _optional(args.worksheet)
         if worksheet is not None and not worksheet.is_file():
             raise UsageError(f"{worksheet}: no such file")
@@ -128,6 +130,7 @@ def _class_command(args: argparse.Namespace) -> int:
                               "resumed": outcome.resumed, "jobs": args.jobs, "rubric": str(rubric.path),
                               "finished": datetime.now(timezone.utc).isoformat(timespec="seconds")})
         written = export.export(out, rubric, worksheet)
+        _warn_unlisted(out, worksheet)
     except (UsageError, RubricError) as e:
         print(f"grader: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -139,6 +142,15 @@ def _class_command(args: argparse.Namespace) -> int:
         print("grader: interrupted; run the same command again to grade the students left", file=sys.stderr)
         return EXIT_INTERRUPTED
     return _exported(written, [f"{d.name} ({d.key})" for d in outcome.internal_errors])
+
+
+def _warn_unlisted(out: Path, worksheet: Path | None) -> None:
+    from grader import export
+
+    missing = export.unlisted(out, worksheet) if worksheet is not None else []
+    if missing:
+        print(f"grader: {len(missing)} student(s) graded have no row in {worksheet}, so no grade in grades.csv: "
+              f"{', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}", file=sys.stderr)
 
 
 def _optional(path: str | None) -> Path | None:

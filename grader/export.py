@@ -40,6 +40,14 @@ def export(out: Path, rubric: Rubric, worksheet: Path | None = None) -> list[Pat
     return [out / name for name in files]
 
 
+def unlisted(out: Path, worksheet: Path) -> list[str]:
+    """The graded Moodle participants the worksheet has no row for: their grades are not in grades.csv
+    (a worksheet downloaded before they joined, or from another assignment)."""
+    listed = set(Worksheet.read(worksheet).participants())
+    students = [r.student for r in load_reports(out) if r.student and r.student["id"].isdigit()]
+    return [f"{s['name']} ({s['id']})" for s in students if s["id"] not in listed]
+
+
 def load_reports(out: Path) -> list[Report]:
     """Every student's report in `out/reports`, by student name; a file that is not one is named."""
     reports = []

@@ -55,11 +55,15 @@ class Student:
     """The class's download: a zip, or a folder."""
 
 
-def find_students(origin: Path) -> list[Student]:
-    """Every student of the class at `origin`, in a stable order (by key)."""
+def find_students(origin: Path, outside: Path | None = None) -> list[Student]:
+    """Every student of the class at `origin`, in a stable order (by key); nothing inside the folder
+    `outside` (a batch's own output, written inside the class's folder) counts."""
     if not origin.exists():
         raise UsageError(f"{origin}: no such file or folder")
     listed = _zip_members(origin) if origin.is_file() else _folder_members(origin)
+    if outside is not None and origin.is_dir() and outside.resolve().is_relative_to(origin.resolve()):
+        mine = outside.resolve().relative_to(origin.resolve()).as_posix() + "/"
+        listed = [source for source in listed if not (source + "/").startswith(mine)]
     wrapper = _wrapper(listed)
     groups: dict[str, tuple[str, str, str, list[Member]]] = {}
     for source in listed:

@@ -47,3 +47,16 @@ def test_export_writes_the_four_files_from_reports_alone(tmp_path: Path, rubric:
     assert [p.name for p in written] == ["grades.csv", "feedback.zip", "results.csv", "summary.html"]
     assert [r.student["name"] for r in load_reports(tmp_path) if r.student] == ["Bob", "Zoë"]
     assert json.loads((tmp_path / "reports" / "101.json").read_text())["student"]["name"] == "Zoë"
+
+
+def test_students_graded_but_missing_from_the_worksheet_are_named(tmp_path: Path, rubric: Rubric) -> None:
+    from grader.export import unlisted
+
+    (tmp_path / "reports").mkdir()
+    for key, name in (("101", "Zoë"), ("102", "Bob"), ("alice", "alice")):
+        report = dataclasses.replace(stored(rubric, {}), student={"id": key, "name": name})
+        (tmp_path / "reports" / f"{key}.json").write_text(render_json(report))
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text("Identifier,Full name,Grade,Maximum Grade,Last modified (grade),Feedback comments\n"
+                     "Participant 101,Zoë,,14,-,\n", encoding="utf-8")
+    assert unlisted(tmp_path, sheet) == ["Bob (102)"]

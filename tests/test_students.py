@@ -163,3 +163,13 @@ def test_a_student_record_survives_a_trip_to_a_lane() -> None:
 
     student = Student("1", "1", "Zoë", "Zoë_1_assignsubmission_file", (Member("a/b.py", "b.py"),), Path("/x.zip"))
     assert pickle.loads(pickle.dumps(student)) == student
+
+
+def test_a_batch_s_own_output_inside_the_class_folder_is_not_a_student(tmp_path: Path) -> None:
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "alice" / "task2.py").write_bytes(RNN)
+    (tmp_path / "marks" / "reports").mkdir(parents=True)
+    (tmp_path / "marks" / "reports" / "alice.json").write_text("{}")
+    (tmp_path / "marks" / "grades.csv").write_text("")
+    assert [s.name for s in find_students(tmp_path, outside=tmp_path / "marks")] == ["alice"]
+    assert [s.name for s in find_students(tmp_path)] == ["alice", "marks"]
