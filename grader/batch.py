@@ -288,11 +288,14 @@ def _annotated(report: Report, student: Student, notes: list[str], submission_ha
 
 
 def _write_report(out: Path, key: str, report: Report) -> None:
-    """Atomically: a reader (or a rerun after a crash) sees the old report or the new one, whole."""
-    target = out / REPORTS / f"{key}.json"
-    temporary = target.with_name(f".{key}.{os.getpid()}.tmp")
-    temporary.write_text(render_json(report) + "\n", encoding="utf-8")
-    os.replace(temporary, target)
+    write_atomically(out / REPORTS / f"{key}.json", (render_json(report) + "\n").encode("utf-8"))
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """A reader (or a rerun after a crash) sees the old file or the new one, whole."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
 
 
 def _done(student: Student, report: Report) -> Done:

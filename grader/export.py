@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from pathlib import Path
 from typing import Any, Mapping
 
-from grader.batch import REPORTS
+from grader.batch import REPORTS, write_atomically
 from grader.errors import UsageError
 from grader.moodle import Worksheet
 from grader.report import Report
@@ -36,7 +35,7 @@ def export(out: Path, rubric: Rubric, worksheet: Path | None = None) -> list[Pat
              "results.csv": results_csv(reports, [c.id for c in rubric.checks]).encode("utf-8"),
              "summary.html": summary_page(reports, run).encode("utf-8")}
     for name, data in files.items():
-        _write(out / name, data)
+        write_atomically(out / name, data)
     return [out / name for name in files]
 
 
@@ -44,8 +43,8 @@ def unlisted(out: Path, worksheet: Path) -> list[str]:
     """The graded Moodle participants the worksheet has no row for: their grades are not in grades.csv
     (a worksheet downloaded before they joined, or from another assignment)."""
     listed = set(Worksheet.read(worksheet).participants())
-    students = [r.student for r in load_reports(out) if r.student and r.student["id"].isdigit()]
-    return [f"{s['name']} ({s['id']})" for s in students if s["id"] not in listed]
+    return [f"{r.student_name} ({r.student_id})" for r in load_reports(out)
+            if r.student_id.isdigit() and r.student_id not in listed]
 
 
 def load_reports(out: Path) -> list[Report]:
@@ -56,7 +55,7 @@ def load_reports(out: Path) -> list[Report]:
             reports.append(Report.from_dict(json.loads(path.read_text(encoding="utf-8"))))
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise UsageError(f"{path}: not a report the grader wrote ({type(e).__name__}: {e})") from None
-    return sorted(reports, key=lambda r: ((r.student or {}).get("name", r.submission).casefold(), r.submission))
+    return sorted(reports, key=lambda r: (r.student_name.casefold(), r.submission))
 
 
 def rescored(report: Report, rubric: Rubric) -> Report:
@@ -70,7 +69,7 @@ def rescored(report: Report, rubric: Rubric) -> Report:
 
 
 def save_run(out: Path, run: Mapping[str, Any]) -> None:
-    _write(out / RUN, (json.dumps(dict(run), indent=2) + "\n").encode("utf-8"))
+    write_atomically(out / RUN, (json.dumps(dict(run), indent=2) + "\n").encode("utf-8"))
 
 
 def _last_run(out: Path, students: int) -> dict[str, Any]:
@@ -80,8 +79,3 @@ def _last_run(out: Path, students: int) -> dict[str, Any]:
         run = {}
     return {"seconds": 0.0, "graded": 0, "jobs": 1, "rubric": "", "finished": "", **run, "students": students}
 
-
-def _write(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping
 
 Status = Literal["passed", "failed", "error", "skipped"]
+ADDED = re.compile(r"; (?:smallest failing example|note|most likely|your code printed):")
+"""Where the parts the grader adds after a check's own sentence begin (the example, hints, the
+mistake's name, what the code printed)."""
 STATUSES: tuple[Status, ...] = ("passed", "failed", "error", "skipped")
 
 
@@ -26,6 +30,11 @@ class CheckResult:
     """The grader itself failed on this check (status "error", traceback in details)."""
     diagnosis: str | None = None
     """The id of the known mistake behind a failed check (grader.mistakes), or None."""
+
+    @property
+    def lead(self) -> str:
+        """The check's own sentence: the message without the parts the grader added after it."""
+        return ADDED.split(self.message, maxsplit=1)[0]
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CheckResult:
@@ -69,6 +78,15 @@ class Report:
     @property
     def max_score(self) -> float:
         return round(sum(c.max_score for c in self.checks), 6)
+
+    @property
+    def student_id(self) -> str:
+        """Moodle's participant number (or the entry's name) in a batch; the submission's path otherwise."""
+        return str((self.student or {}).get("id") or self.submission)
+
+    @property
+    def student_name(self) -> str:
+        return str((self.student or {}).get("name") or self.submission)
 
     @property
     def internal_error(self) -> bool:

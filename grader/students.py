@@ -16,10 +16,11 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Iterator
+from typing import Iterator
 
 from grader.errors import UsageError
 from grader.moodle import parse_entry
+from grader.submission import open_regular
 
 GRADABLE = (".py", ".ipynb", ".zip")
 """What is copied out for grading; anything else a student handed in is listed in a note."""
@@ -252,12 +253,10 @@ def _zip_chunks(z: zipfile.ZipFile, source: str, limit: int) -> Iterator[bytes]:
 
 def _file_chunks(path: Path, limit: int) -> Iterator[bytes]:
     try:
-        f: BinaryIO = open(path, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NOFOLLOW | os.O_NONBLOCK))
+        f = open_regular(path)
     except OSError as e:
         raise _TooBig("a symbolic link, never followed" if os.path.islink(path) else str(e.strerror)) from None
     with f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-            raise _TooBig("not a regular file")
         read = 0
         while chunk := f.read(CHUNK):
             read += len(chunk)

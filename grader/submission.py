@@ -195,7 +195,7 @@ def _noted_link(name: str, target: str, walk: _Walk) -> None:
 
 def _file(path: Path, name: str, walk: _Walk) -> Iterator[TaskFile]:
     try:
-        with _open_file(path) as f:
+        with open_regular(path) as f:
             data = f.read(MAX_FILE_BYTES + 1)
     except OSError as e:
         walk.notes.append(f"{name}: {e.strerror or e}; not read")
@@ -206,7 +206,7 @@ def _file(path: Path, name: str, walk: _Walk) -> Iterator[TaskFile]:
     yield from _decoded(name, data, walk.notes)
 
 
-def _open_file(path: Path) -> BinaryIO:
+def open_regular(path: Path) -> BinaryIO:
     """A regular file, opened without following a link nor waiting on a pipe."""
     f = open(path, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NOFOLLOW | os.O_NONBLOCK))
     if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
@@ -218,7 +218,7 @@ def _open_file(path: Path) -> BinaryIO:
 def _archive(path: Path, name: str, walk: _Walk) -> Iterator[TaskFile]:
     """Source files inside a zip, read in memory: nothing is extracted to disk, no link is read."""
     try:
-        with _open_file(path) as stream, zipfile.ZipFile(stream) as z:
+        with open_regular(path) as stream, zipfile.ZipFile(stream) as z:
             for m in [m for m in z.infolist() if _wanted_member(m)][:MAX_FILES]:
                 yield from _member(z, m, f"{name}:{m.filename}", walk)
     except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError) as e:

@@ -132,3 +132,17 @@ def test_the_text_shows_fractional_points_without_trailing_zeros() -> None:
     report = Report("s", (result(score=0.5, max_score=1.0), result("b", score=0.25, max_score=1)))
     text = render_text(report)
     assert "0.5/1 " in text and "0.25/1 " in text and text.endswith("Total: 0.75/2\n")
+
+
+def test_a_check_s_lead_is_its_own_sentence_without_what_the_grader_added() -> None:
+    message = ("hs[0] differs: max abs error 0.18; smallest failing example: n=2; note: line 41 is blank; "
+               "most likely: a sigmoid [rnn.sigmoid]; your code printed: hi")
+    assert result(message=message).lead == "hs[0] differs: max abs error 0.18"
+    assert result(message="right loss").lead == "right loss"
+
+
+def test_a_report_names_its_student_or_else_its_submission() -> None:
+    alone = Report("path/to/lab5", ())
+    assert (alone.student_id, alone.student_name) == ("path/to/lab5", "path/to/lab5")
+    in_class = Report("Zoë_1_assignsubmission_file", (), student={"id": "1", "name": "Zoë"})
+    assert (in_class.student_id, in_class.student_name) == ("1", "Zoë")

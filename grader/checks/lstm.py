@@ -285,8 +285,7 @@ ORDER = "lstm.training_order"
 
 def _training(ctx: Context) -> Training:
     """The run of the loop this submission's training checks judge (the first to ask runs it)."""
-    ctx.share(TRAINING, lambda: _train(ctx))
-    training: Training = ctx.shared[TRAINING]
+    training = ctx.share(TRAINING, lambda: _train(ctx))
     ctx.printed_elsewhere = training.printed
     return training
 

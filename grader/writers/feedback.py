@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from html import escape
 
-from grader.mistakes import CATALOG
+from grader.mistakes import CATALOG, describe
 from grader.report import CheckResult, Report
 
 MAX_MESSAGE = 2000
@@ -61,8 +61,7 @@ def feedback_page(report: Report) -> str:
 
 
 def _name(report: Report) -> str:
-    student = report.student or {}
-    return _clip(str(student.get("name") or report.submission), 200)
+    return _clip(report.student_name, 200)
 
 
 def _heading(report: Report, name: str) -> str:
@@ -132,7 +131,7 @@ def _shown_apart(check: CheckResult) -> list[str]:
     if check.details.get("example"):
         parts.append(f"; smallest failing example: {check.details['example']}")
     if check.diagnosis in CATALOG:
-        parts.append(f"; most likely: {CATALOG[check.diagnosis].words} [{check.diagnosis}]")
+        parts.append(f"; {describe(check.diagnosis)}")
     if _printed(check):
         parts.append(f"; your code printed: {str(check.details['output'][0]).strip()}")
     return parts

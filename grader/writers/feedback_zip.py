@@ -27,7 +27,6 @@ def feedback_zip(reports: Sequence[Report]) -> bytes:
 
 
 def _member(report: Report) -> str:
-    student = report.student or {"id": report.submission, "name": report.submission}
-    if student["id"].isdigit():  # a Moodle participant number
-        return feedback_member(student["name"], student["id"], PAGE)
-    return f"{(report.batch or {}).get('key', student['id'])}_{PAGE}"
+    if report.student_id.isdigit():  # a Moodle participant number
+        return feedback_member(report.student_name, report.student_id, PAGE)
+    return f"{(report.batch or {}).get('key', report.student_id)}_{PAGE}"

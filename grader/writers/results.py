@@ -24,9 +24,8 @@ def results_csv(reports: Sequence[Report], check_ids: Sequence[str]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["id", "name", *check_ids, "total", "max", "status"])
     for report in reports:
-        student = report.student or {"id": report.submission, "name": report.submission}
         scores = {c.id: c.score for c in report.checks}
-        writer.writerow([student["id"], student["name"], *(_number(scores.get(k)) for k in check_ids),
+        writer.writerow([report.student_id, report.student_name, *(_number(scores.get(k)) for k in check_ids),
                          _number(report.score), _number(report.max_score), status(report)])
     return out.getvalue()
 

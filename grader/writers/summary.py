@@ -23,7 +23,6 @@ MESSAGES_SHOWN = 20
 
 _COLOUR = {"passed": "#2e7d32", "failed": "#c62828", "error": "#e65100", "skipped": "#9e9e9e"}
 _CELL = {"passed": "{score}", "failed": "{score}", "error": "{score} !", "skipped": "–"}
-_CUT = re.compile(r"; (?:smallest failing example|your code printed|most likely).*", re.DOTALL)
 _NUMBER = re.compile(r"(?<![A-Za-z_])\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
 _STYLE = """
@@ -260,8 +259,8 @@ def _mistake_row(mistake: str, who: str, count: int, checks: list[str]) -> str:
 
 
 def _normalized(message: str) -> str:
-    """A failure message with its student-specific tail cut and its numbers replaced by #."""
-    return _NUMBER.sub("#", _CUT.sub("", message))
+    """A failure's own sentence with its numbers replaced by #."""
+    return _NUMBER.sub("#", message)
 
 
 def _unrecognised(reports: Sequence[Report]) -> list[tuple[tuple[str, str], list[int]]]:
@@ -270,7 +269,7 @@ def _unrecognised(reports: Sequence[Report]) -> list[tuple[tuple[str, str], list
     for i, report in enumerate(reports):
         for c in report.checks:
             if c.diagnosis is None and c.status in ("failed", "error"):
-                groups.setdefault((c.id, _normalized(c.message)), {})[i] = None
+                groups.setdefault((c.id, _normalized(c.lead)), {})[i] = None
     return sorted(((k, list(v)) for k, v in groups.items()), key=lambda g: (-len(g[1]), g[0]))
 
 
@@ -289,7 +288,7 @@ def _messages_table(reports: Sequence[Report]) -> str:
 
 
 def _who(reports: Sequence[Report], indices: list[int]) -> str:
-    names = sorted(_name(reports[i]) for i in indices)
+    names = sorted(reports[i].student_name for i in indices)
     shown = ", ".join(_text(n, MAX_NAME) for n in names[:NAMES_SHOWN])
     return shown + (f" and {len(names) - NAMES_SHOWN} more" if len(names) > NAMES_SHOWN else "")
 
@@ -305,8 +304,9 @@ def _needs_a_look(reports: Sequence[Report]) -> str:
     if not flagged:
         return f"{title}\n<p>No student's grading hit an error or a time limit.</p>"
     head = "<tr><th>name</th><th>id</th><th>what happened</th></tr>"
-    rows = [f'<tr class="flagged" data-student="{_text(_student_id(r), MAX_NAME)}"><td>{_text(_name(r), MAX_NAME)}</td>'
-            f"<td>{_text(_student_id(r), MAX_NAME)}</td><td class=\"text\">{_errors(r)}</td></tr>" for r in flagged]
+    rows = [f'<tr class="flagged" data-student="{_text(r.student_id, MAX_NAME)}">'
+            f'<td>{_text(r.student_name, MAX_NAME)}</td><td>{_text(r.student_id, MAX_NAME)}</td>'
+            f'<td class="text">{_errors(r)}</td></tr>' for r in flagged]
     return "\n".join([title, '<table class="errors">', head, *rows, "</table>"])
 
 
@@ -350,8 +350,9 @@ def _student_row(report: Report, columns: list[str]) -> str:
     cells = "".join(_score_cell(by_id.get(c)) for c in columns)
     seconds = (report.batch or {}).get("seconds")
     took = f"{float(seconds):.1f}" if isinstance(seconds, (int, float)) else ""
-    return (f'<tr class="student"><td>{_text(_name(report), MAX_NAME)}</td><td>{_text(_student_id(report), MAX_NAME)}'
-            f'</td><td class="num">{report.score:g} / {report.max_score:g}</td>{cells}<td class="num">{took}</td></tr>')
+    return (f'<tr class="student"><td>{_text(report.student_name, MAX_NAME)}</td>'
+            f'<td>{_text(report.student_id, MAX_NAME)}</td>'
+            f'<td class="num">{report.score:g} / {report.max_score:g}</td>{cells}<td class="num">{took}</td></tr>')
 
 
 def _score_cell(check: CheckResult | None) -> str:
@@ -361,17 +362,10 @@ def _score_cell(check: CheckResult | None) -> str:
     return f'<td class="cell {check.status}" title="{check.status}">{text}</td>'
 
 
-def _name(report: Report) -> str:
-    student = report.student or {}
-    return str(student.get("name") or report.submission)
-
-
-def _student_id(report: Report) -> str:
-    return str((report.student or {}).get("id", ""))
 
 
 def _sort_key(report: Report) -> tuple[str, str]:
-    return (_name(report).casefold(), _student_id(report))
+    return (report.student_name.casefold(), report.student_id)
 
 
 def _text(value: object, limit: int) -> str:
