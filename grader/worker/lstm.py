@@ -85,30 +85,27 @@ def train(module: Module, request: dict[str, Any]) -> dict[str, Any]:
         for name, p in model.named_parameters():
             if name in request["parameters"]:
                 p.copy_(torch.as_tensor(request["parameters"][name], dtype=p.dtype).reshape(p.shape))
-    watch = "state" in request["want"]
-    calls: list[dict[str, Any]] = []
-    if watch:
-        _watch(model, calls)
+    watch = _Watch(model) if "state" in request["want"] else None
     step, done = step_function(module), 0
     records: list[dict[str, Any]] = []
     module.objects["records"] = records  # what the loop did before it raised: lstm.trained asks
     try:
         for _ in range(int(request["iterations"])):
-            calls.clear()
+            if watch is not None:
+                watch.clear()
             try:
                 if not step():
                     break
             finally:
-                if watch:
-                    longest = max(reversed(calls), key=_length) if calls else {}
-                    training: dict[str, Any] = {k: v for k, v in longest.items() if k != "length"}
+                if watch is not None:
                     ns = module.namespace
-                    records.append({**training, "carried": [_state(ns.get("hprev")), _state(ns.get("cprev"))]})
+                    records.append({**watch.training_call(), "carried": [_state(ns.get("hprev")),
+                                                                          _state(ns.get("cprev"))]})
             done += 1
     finally:
-        if watch:
-            delattr(model, "forward")
-    if watch and len(records) > done:
+        if watch is not None:
+            watch.stop()
+    if watch is not None and len(records) > done:
         records.pop()  # the step that ended the loop
     final = {name: p.detach().double().numpy().copy() for name, p in model.named_parameters()}
     return {"iterations": done, "records": records, "final": final if "final" in request["want"] else {}}
@@ -119,34 +116,50 @@ def trained(module: Module, request: dict[str, Any]) -> dict[str, Any]:
     return {"records": module.objects.get("records", [])}
 
 
-def _watch(model: torch.nn.Module, calls: list[dict[str, Any]]) -> None:
-    """Record the forward calls, made as model(...) or as model.forward(...): an instance attribute
-    stands in front of the class's forward for both. Only a call at least as long as every one before
-    it can be the iteration's training call: only those are recorded whole (arguments, parameters,
-    what it returned); sample()'s one-character calls cost a length each."""
-    original = model.forward
-    try:
-        signature: inspect.Signature | None = inspect.signature(original)
-    except (TypeError, ValueError):  # a signature Python cannot read
-        signature = None
+class _Watch:
+    """Watch the model's forward calls, made as model(...) or as model.forward(...): an instance
+    attribute stands in front of the class's forward for both. An iteration's training call is its
+    longest (the last of the longest): a call at least as long as every one before it replaces the
+    one kept so far, whole (arguments, parameters, what it returned); sample()'s one-character
+    calls cost a length and a copy of the parameters each, in their own dtype."""
 
-    def forward(*args: Any, **kwargs: Any) -> Any:
-        call: dict[str, Any] = {"length": _input_length(signature, args, kwargs)}
-        if call["length"] >= max((c["length"] for c in calls), default=-1):
-            call.update(_given(signature, args, kwargs))
-            call["parameters"] = {name: p.detach().double().numpy().copy() for name, p in model.named_parameters()}
-        calls.append(call)
-        result = original(*args, **kwargs)
-        if "args" in call:
-            call["returned"] = _snapshot(result)
-        return result
+    def __init__(self, model: torch.nn.Module) -> None:
+        self.model = model
+        self.longest = -1
+        self.kept: dict[str, Any] = {}
+        original = model.forward
+        try:
+            signature: inspect.Signature | None = inspect.signature(original)
+        except (TypeError, ValueError):  # a signature Python cannot read
+            signature = None
 
-    setattr(model, "forward", forward)  # noqa: B010  (mypy refuses assigning to a method)
+        def forward(*args: Any, **kwargs: Any) -> Any:
+            length = _input_length(signature, args, kwargs)
+            call: dict[str, Any] = {}
+            if length >= self.longest:
+                self.longest, self.kept = length, call
+                call.update(_given(signature, args, kwargs))
+                call["parameters"] = {name: p.detach().clone() for name, p in model.named_parameters()}
+            result = original(*args, **kwargs)
+            if call:
+                call["returned"] = _snapshot(result)
+            return result
 
+        setattr(model, "forward", forward)  # noqa: B010  (mypy refuses assigning to a method)
 
-def _length(call: dict[str, Any]) -> int:
-    """How many characters a forward call was given (its input's first axis)."""
-    return int(call["length"])
+    def clear(self) -> None:
+        """A new iteration: no call yet."""
+        self.longest, self.kept = -1, {}
+
+    def training_call(self) -> dict[str, Any]:
+        """What the iteration's training call was given and returned; parameters as float64 arrays."""
+        kept = dict(self.kept)
+        if "parameters" in kept:
+            kept["parameters"] = {k: t.double().numpy() for k, t in kept["parameters"].items()}
+        return kept
+
+    def stop(self) -> None:
+        delattr(self.model, "forward")
 
 
 def _input_length(signature: inspect.Signature | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
