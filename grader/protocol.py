@@ -12,6 +12,7 @@ import ast
 import io
 import json
 import math
+import re
 import select
 import socket
 import struct
@@ -31,6 +32,12 @@ DTYPES: dict[str, np.dtype[Any]] = {str(npy.dtype_to_descr(np.dtype(t))): np.dty
     np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64,
     np.float16, np.float32, np.float64, np.complex64, np.complex128)}
 """The only array types a message may hold, by their .npy descr in this machine's byte order."""
+DESCRS = {dtype: descr for descr, dtype in DTYPES.items()}
+MAGIC_1_0 = npy.magic(1, 0)
+PLAIN_HEADER = re.compile(r"\{'descr': '([<>|][a-z]\d{1,2})', 'fortran_order': (False|True), "
+                          r"'shape': \(((?:\d{1,12}, )*(?:\d{1,12},?)?)\), \} *\n")
+"""The header numpy writes for a plain array, read without a Python parser (others go through
+ast.literal_eval, which is slower and just as strict)."""
 
 
 class ProtocolError(Exception):
@@ -91,9 +98,7 @@ def _read(sock: socket.socket, n: int, deadline: float | None) -> bytes:
 
 def _flatten(value: Any, blobs: list[bytes]) -> Any:
     if isinstance(value, np.ndarray):
-        buffer = io.BytesIO()
-        np.save(buffer, value, allow_pickle=False)
-        blobs.append(buffer.getvalue())
+        blobs.append(_npy(value))
         return {ARRAY_KEY: len(blobs[-1])}
     if isinstance(value, dict):
         return {str(k): _flatten(v, blobs) for k, v in value.items()}
@@ -102,6 +107,21 @@ def _flatten(value: Any, blobs: list[bytes]) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def _npy(array: np.ndarray[Any, np.dtype[Any]]) -> bytes:
+    """An array in .npy format 1.0, as np.save writes it (which still serves the types a message
+    may not hold, and refuses objects)."""
+    descr = DESCRS.get(array.dtype)
+    if descr is None:
+        buffer = io.BytesIO()
+        np.save(buffer, array, allow_pickle=False)
+        return buffer.getvalue()
+    fortran = array.flags.f_contiguous and not array.flags.c_contiguous
+    header = f"{{'descr': '{descr}', 'fortran_order': {fortran}, 'shape': {array.shape!r}, }}"
+    header += " " * (-(len(MAGIC_1_0) + 2 + len(header) + 1) % 64) + "\n"
+    return b"".join([MAGIC_1_0, struct.pack("<H", len(header)), header.encode("latin-1"),
+                     array.tobytes(order="F" if fortran else "C")])
 
 
 def _restore(value: Any, blob: memoryview, cursor: list[int]) -> Any:
@@ -143,8 +163,17 @@ def _npy_header(blob: memoryview) -> tuple[tuple[int, ...], bool, np.dtype[Any],
     text = stream.read(length)
     if length > MAX_NPY_HEADER or len(text) != length:
         raise ValueError(f"an array header of {length} bytes, cut short or over {MAX_NPY_HEADER}")
-    shape, fortran, dtype = _npy_fields(_literal(text.decode("latin-1")))
+    shape, fortran, dtype = _npy_fields(_fields(text.decode("latin-1")))
     return shape, fortran, dtype, stream.tell()
+
+
+def _fields(text: str) -> Any:
+    plain = PLAIN_HEADER.fullmatch(text)
+    if plain is None:
+        return _literal(text)
+    descr, fortran, shape = plain.groups()
+    return {"descr": descr, "fortran_order": fortran == "True",
+            "shape": tuple(int(n) for n in shape.replace(",", " ").split())}
 
 
 def _literal(text: str) -> Any:

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, strategies as st
 from hypothesis.extra import numpy as hnp
 
+from grader import protocol
 from grader.protocol import ProtocolError, decode, encode, receive, send
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-2**53, 2**53), st.text(max_size=20),
@@ -37,6 +38,28 @@ def same(a: object, b: object) -> bool:
 def test_any_message_round_trips(message: dict[str, object]) -> None:
     frame = encode(message)
     assert same(decode(frame[8:]), message)
+
+
+orders = st.sampled_from(["C", "F", "strided"])
+
+
+@given(arrays, orders)
+def test_arrays_are_written_as_np_save_writes_them_and_read_back_by_numpy(array: np.ndarray, order: str) -> None:
+    array = np.asfortranarray(array) if order == "F" else array[::2] if order == "strided" and array.ndim else array
+    saved = io.BytesIO()
+    np.save(saved, array, allow_pickle=False)
+    frame = encode({"a": array})
+    assert saved.getvalue() in frame
+    assert same(np.load(io.BytesIO(saved.getvalue())), decode(frame[8:])["a"])
+
+
+@given(st.lists(st.integers(0, 10**6), max_size=4).map(tuple), st.sampled_from([False, True]),
+       st.sampled_from(["<f8", "|b1", "<c16", "<u2"]))
+def test_headers_numpy_writes_are_read_alike_by_the_fast_reader_and_the_literal_one(
+        shape: tuple[int, ...], fortran: bool, descr: str) -> None:
+    text = npy(descr, shape, b"", fortran=fortran)[10:].decode("latin-1")
+    assert protocol.PLAIN_HEADER.fullmatch(text)
+    assert protocol._fields(text) == protocol._literal(text)
 
 
 def test_messages_cross_a_socket_intact() -> None:
