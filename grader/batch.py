@@ -9,6 +9,7 @@ student becomes that student's error report, and a lane that dies is replaced.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -26,6 +27,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, Callable
 
+from grader.checks.lstm import torch_in_grader
 from grader.errors import InternalError
 from grader.pipeline import failed_report, grade
 from grader.report import Report, render_json
@@ -118,7 +120,7 @@ def _grade_all(todo: list[tuple[Student, str]], out: Path, rubric: Rubric, jobs:
         return
     lanes = _Lanes(str(rubric.path), str(out), rubric_hash)
     waiting = list(reversed(todo))
-    with _interruptible():
+    with _interruptible(), lanes:
         try:
             for _ in range(min(jobs, len(todo))):
                 lanes.give(lanes.start(), waiting.pop())
@@ -144,15 +146,27 @@ class _Lanes:
     """The lane processes of a batch, each with its own queue of work, and what each is grading."""
 
     def __init__(self, rubric: str, out: str, rubric_hash: str) -> None:
-        # Linux: a lane starts as a copy of the batch, its modules already imported; elsewhere a new
-        # interpreter (fork is unsafe on macOS, absent on Windows)
-        self.context: Any = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
-        self.arguments = (rubric, out, rubric_hash)
+        # Linux: a lane starts as a copy of the batch, its modules already imported, and shares the
+        # batch's fork server; elsewhere a new interpreter with its own (fork is unsafe on macOS, absent
+        # on Windows)
+        forked = sys.platform == "linux"
+        self.context: Any = multiprocessing.get_context("fork" if forked else "spawn")
+        self.server = Sandbox() if forked else None
+        if forked:  # imported once while the server warms up, not once in every lane (1.5 s each)
+            torch_in_grader()
+        self.arguments = (rubric, out, rubric_hash, self.server)
         self.results: Any = self.context.Queue()
         self.processes: dict[int, tuple[BaseProcess, Any]] = {}
         self.working: dict[int, tuple[Student, str]] = {}
         self.lost: list[tuple[Student, str]] = []
         self.deaths = self.started = 0
+
+    def __enter__(self) -> _Lanes:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.server is not None:
+            self.server.close()
 
     @property
     def busy(self) -> bool:
@@ -231,25 +245,35 @@ def _lane_died(item: tuple[Student, str], out: Path, rubric: Rubric, rubric_hash
     return _done(student, report)
 
 
-def lane(number: int, rubric_path: str, out: str, rubric_hash: str, tasks: Any, results: Any) -> None:
-    """One lane: a warm sandbox grading students one after another until told to stop."""
+def lane(number: int, rubric_path: str, out: str, rubric_hash: str, server: Sandbox | None, tasks: Any,
+         results: Any) -> None:
+    """One lane: a warm sandbox (on the batch's fork `server` when there is one) grading students one
+    after another until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the batch decides when its lanes stop
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
     parent, rubric = os.getppid(), load_rubric(rubric_path)
     scratch = Path(tempfile.mkdtemp(prefix="grader-batch-"))
-    sandbox = Sandbox()
+    sandbox = _on(server)
     try:
         while (item := _next(tasks, parent)) is not None:
             student, fp = item
             report = grade_student(student, fp, rubric, rubric_hash, sandbox, scratch)
             _write_report(Path(out), student.key, report)
             results.put((number, _done(student, report)))
-            if report.internal_error:  # a broken sandbox must not cost the next student
+            if report.internal_error:  # a broken sandbox (or shared server) must not cost the next student
                 sandbox.close()
                 sandbox = Sandbox()
     finally:
         sandbox.close()
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _on(server: Sandbox | None) -> Sandbox:
+    """A sandbox on the batch's fork server, or on a server of its own when that one is gone."""
+    if server is not None:
+        with contextlib.suppress(InternalError):
+            return Sandbox(on=server)
+    return Sandbox()
 
 
 def _next(tasks: Any, parent: int) -> tuple[Student, str] | None:

@@ -2,14 +2,18 @@
 
 Started by the grader as `python -m grader.forkserver FD`, FD being its control socket. For
 each request (a JSON message carrying three file descriptors: the worker's socket and the
-files for its stdout and stderr) it forks a worker and answers with the worker's pid. It
-never imports the reference or the checks.
+files for its stdout and stderr) it forks a worker and answers with the worker's pid. A
+request `{"channel": true}` carrying one socket opens another control socket, answered the
+same way (the lanes of a batch share one server). It ends when its first control socket
+closes. It never imports the reference or the checks.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import select
 import signal
 import socket
 import sys
@@ -22,6 +26,8 @@ import torch  # noqa: E402
 
 from grader.worker import serve  # noqa: E402
 
+READY = b'{"ready": true}'
+
 
 def main() -> None:
     torch.set_num_threads(1)  # a child forked from a multi-threaded torch hangs in libgomp
@@ -29,21 +35,45 @@ def main() -> None:
     _warm()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers are reaped by the kernel
     control = socket.socket(fileno=int(sys.argv[1]))  # SOCK_SEQPACKET: one request, one message
-    control.send(b'{"ready": true}')
+    control.send(READY)
+    channels = [control]
     while True:
-        data, fds, _, _ = socket.recv_fds(control, 65536, 3)
-        if not data:
-            return  # the grader went away
-        try:
-            if len(fds) != 3:
-                raise ValueError("a request must carry a socket and two output files")
-            pid = _fork_worker(json.loads(data), fds, control)
-            control.send(json.dumps({"pid": pid}).encode())
-        except (OSError, ValueError) as e:
-            control.send(json.dumps({"error": f"{type(e).__name__}: {e}"}).encode())
-        finally:
-            for fd in fds:
-                os.close(fd)
+        for channel in select.select(channels, [], [])[0]:
+            try:
+                data, fds, _, _ = socket.recv_fds(channel, 65536, 3)
+            except OSError:  # a lane that died mid-request
+                data, fds = b"", []
+            if not data:
+                if channel is control:
+                    return  # the grader went away
+                channels.remove(channel)
+                channel.close()
+                continue
+            _answer(channel, data, fds, channels)
+
+
+def _answer(channel: socket.socket, data: bytes, fds: list[int], channels: list[socket.socket]) -> None:
+    """Answer one request; a channel whose lane went away meanwhile is not an error of the server's."""
+    target = channel
+    try:
+        request = json.loads(data)
+        if not isinstance(request, dict):
+            raise ValueError("a request must be a JSON object")
+        if request.get("channel") is True and len(fds) == 1:
+            target = socket.socket(fileno=os.dup(fds[0]))  # the new channel hears that it is open
+            channels.append(target)
+            reply = READY
+        elif len(fds) == 3:
+            reply = json.dumps({"pid": _fork_worker(request, fds, channels)}).encode()
+        else:
+            raise ValueError("a request must carry a socket and two output files")
+    except (OSError, ValueError) as e:
+        reply = json.dumps({"error": f"{type(e).__name__}: {e}"}).encode()
+    finally:
+        for fd in fds:
+            os.close(fd)
+    with contextlib.suppress(OSError):
+        target.send(reply)
 
 
 def _warm() -> None:
@@ -60,12 +90,13 @@ def _warm() -> None:
     torch.manual_seed(0)  # nothing of this warming shows in a worker, which seeds its own generators
 
 
-def _fork_worker(spec: dict[str, object], fds: list[int], control: socket.socket) -> int:
+def _fork_worker(spec: dict[str, object], fds: list[int], channels: list[socket.socket]) -> int:
     pid = os.fork()
     if pid:
         return pid
     try:
-        control.close()
+        for channel in channels:
+            channel.close()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         serve(spec, socket.socket(fileno=os.dup(fds[0])), (fds[1], fds[2]))
         code = 0

@@ -35,6 +35,8 @@ from grader import protocol
 from grader.errors import InternalError, InvalidCode, Mismatch, StudentException, WorkerDied, WorkerTimeout
 
 SERVER_START_SECONDS = 120.0
+CHANNEL = b'{"channel": true}'
+"""Asks the fork server to take the one socket sent with it as another control socket."""
 STACK_FRAME = re.compile(r'File "(.+?)", line (\d+) in (\S+)')
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
@@ -64,22 +66,40 @@ class Limits:
 
 
 class Sandbox:
-    """One fork server and the workers forked from it (use as a context manager)."""
+    """One fork server and the workers forked from it (use as a context manager).
 
-    def __init__(self) -> None:
+    `Sandbox(on=other)` uses the fork server of `other` (a Sandbox made before this process was
+    forked from its maker, as a batch's lanes are) through a control socket of its own, with its
+    own folder: one server, its torch imported and warmed once, serves every lane.
+    """
+
+    def __init__(self, on: Sandbox | None = None) -> None:
         # resolved: inside a worker's new root, no symlink of the host leads to it
         self._base = Path(tempfile.mkdtemp(prefix="grader-", dir=_common_folder())).resolve()
         self._count = 0
+        self._ready = False
         control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._control = control
-        self._log = open(self._base / "forkserver.log", "w+b")  # noqa: SIM115 (lives with the server)
-        self._server = subprocess.Popen(
-            [sys.executable, "-m", "grader.forkserver", str(theirs.fileno())],
-            pass_fds=(theirs.fileno(),), cwd=self._base, env=_server_environment(),
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
-            start_new_session=True)  # a Ctrl-C meant for a batch reaches its lanes, not the servers mid-check
-        theirs.close()
-        self._ready = False
+        self._server: subprocess.Popen[bytes] | None = None
+        if on is None:
+            self._log_path = self._base / "forkserver.log"
+            with open(self._log_path, "wb") as log:
+                self._server = subprocess.Popen(
+                    [sys.executable, "-m", "grader.forkserver", str(theirs.fileno())],
+                    pass_fds=(theirs.fileno(),), cwd=self._base, env=_server_environment(),
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                    start_new_session=True)  # a Ctrl-C meant for a batch reaches its lanes, not the servers mid-check
+            theirs.close()
+        else:
+            self._log_path = on._log_path
+            try:
+                socket.send_fds(on._control, [CHANNEL], [theirs.fileno()])  # one message: lanes cannot interleave
+            except OSError as e:
+                control.close()
+                shutil.rmtree(self._base, ignore_errors=True)
+                raise InternalError(f"the fork server is gone: {e}") from e
+            finally:
+                theirs.close()
 
     def __enter__(self) -> Sandbox:
         return self
@@ -131,15 +151,16 @@ class Sandbox:
         return int(reply["pid"]), ours
 
     def close(self) -> None:
+        """Stop using the server (and stop it, if this Sandbox started it); remove the folder."""
         self._control.close()
-        if not self._ready:  # still importing torch for workers nobody asked for: no need to wait
-            self._server.kill()
-        try:
-            self._server.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self._server.kill()
-            self._server.wait()
-        self._log.close()
+        if self._server is not None:
+            if not self._ready:  # still importing torch for workers nobody asked for: no need to wait
+                self._server.kill()
+            try:
+                self._server.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._server.kill()
+                self._server.wait()
         shutil.rmtree(self._base, ignore_errors=True)
 
     def _wait_ready(self) -> None:
@@ -156,9 +177,10 @@ class Sandbox:
         self._ready = True
 
     def _server_log(self) -> str:
-        self._log.flush()
-        self._log.seek(0)
-        text = self._log.read().decode(errors="replace").strip()
+        try:
+            text = self._log_path.read_bytes().decode(errors="replace").strip()
+        except OSError:
+            text = ""
         return f"\n{text[-2000:]}" if text else ""
 
 

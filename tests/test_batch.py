@@ -246,3 +246,33 @@ def test_a_lane_that_dies_is_replaced_and_its_student_gets_an_error_report(monke
     assert got["bob"]["internal_error"] and "ended unexpectedly" in got["bob"]["message"]
     assert got["ann"]["status"] == got["cy"]["status"] == "passed"
     assert [d.key for d in outcome.internal_errors] == ["bob"]
+
+
+@pytest.mark.slow
+def test_the_lanes_of_a_batch_share_one_fork_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """One server imports and warms torch for every lane (lanes fork from this process, so they share
+    the patch that writes down each Sandbox made, and whether it started a server)."""
+    from grader import batch as batch_module
+    from grader.sandbox import Sandbox
+
+    made = tmp_path / "made.txt"
+    real = Sandbox.__init__
+
+    def noting(self: Sandbox, on: Sandbox | None = None) -> None:
+        real(self, on)
+        with made.open("a") as f:
+            f.write(f"{os.getpid()} {'own server' if on is None else 'shared'}\n")
+
+    monkeypatch.setattr(Sandbox, "__init__", noting)
+    folder = tmp_path / "class"
+    for name in ("ann", "bob", "cy"):
+        shutil.copytree(FIXTURES / "rnn_matmul_operator", folder / name, ignore=shutil.ignore_patterns("*.yaml"))
+    rubric = tmp_path / "rubric.yaml"
+    rubric.write_text(f"text: {ROOT / 'fixtures' / 'textData.txt'}\nchecks:\n  rnn.forward: {{examples: 2}}\n")
+    outcome = batch_module.run(folder, tmp_path / "out", load_rubric(rubric), jobs=2)
+    assert sorted(d.key for d in outcome.graded) == ["ann", "bob", "cy"]
+    assert [r["checks"][0]["status"] for r in reports(tmp_path / "out").values()] == ["passed"] * 3  # type: ignore[index]
+    lines = made.read_text().splitlines()
+    assert [line.split(" ", 1)[1] for line in lines].count("own server") == 1
+    assert lines[0] == f"{os.getpid()} own server"  # the batch's, made before its lanes
+    assert sorted(line.split(" ", 1)[1] for line in lines[1:]) == ["shared", "shared"]

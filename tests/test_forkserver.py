@@ -123,3 +123,20 @@ def test_the_server_exits_when_the_grader_hangs_up(tmp_path: Path) -> None:
     s = Server(tmp_path)
     assert json.loads(s.ready) == {"ready": True}
     assert s.close() == 0
+
+
+def test_a_channel_request_opens_a_control_socket_that_forks_workers_alike(server: Server) -> None:
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    socket.send_fds(server.control, [b'{"channel": true}'], [theirs.fileno()])
+    theirs.close()
+    ours.settimeout(10)
+    try:
+        assert json.loads(ours.recv(1024)) == {"ready": True}  # said on the new channel, not on the first
+        socket.send_fds(ours, [b"{}"], [])
+        assert json.loads(ours.recv(65536)) == {"error": "ValueError: a request must carry a socket and two "
+                                                          "output files"}
+    finally:
+        ours.close()
+    # a channel that closes (a lane that ended or died) leaves the server serving the others
+    assert server.ask(b"{}", []).keys() == {"error"}
+    assert server.process.poll() is None

@@ -280,6 +280,29 @@ def test_a_sandbox_that_forked_nothing_closes_at_once() -> None:
     assert box._server.returncode == -signal.SIGKILL
 
 
+def test_a_sandbox_on_another_uses_its_server_with_a_folder_of_its_own(sandbox: Sandbox) -> None:
+    """As a batch's lanes do: no second server; each keeps its own workers' folders, and closing one
+    stops neither the server nor the other."""
+    lane = Sandbox(on=sandbox)
+    try:
+        assert lane._server is None and lane._base != sandbox._base
+        worker = start(lane, "answer = 42\n")
+        assert worker.workdir.parent == lane._base
+        assert worker.call("load", task="task2")["errors"] == []
+        worker.kill()
+    finally:
+        lane.close()
+    assert not lane._base.exists() and sandbox._server.poll() is None
+    assert load_errors(sandbox, "answer = 41\n") == []
+
+
+def test_a_sandbox_on_a_closed_one_says_its_server_is_gone() -> None:
+    closed = Sandbox()
+    closed.close()
+    with pytest.raises(InternalError, match="the fork server is gone"):
+        Sandbox(on=closed)
+
+
 def test_a_worker_printing_100_mb_still_answers_and_keeps_both_ends(sandbox: Sandbox) -> None:
     code = ("import sys\nprint('first')\ndef lossFun(inputs, targets, hprev):\n    return 1\n"
             "for _ in range(2):\n    print('x' * 50_000_000)\n    sys.stdout.write('y' * 10)\nprint('last')\n")

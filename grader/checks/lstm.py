@@ -174,7 +174,7 @@ def gradcheck(ctx: Context) -> str:
             "random sequences")
 
 
-def _torch() -> Any:
+def torch_in_grader() -> Any:
     """PyTorch in the grader's own process (the reference's autograd and LSTM kernel), on one thread:
     idle OpenMP threads spin, and would take the CPU from the worker the grader is waiting for."""
     import torch
@@ -187,7 +187,7 @@ def _torch() -> Any:
 def _reference_gradients(reading: Reading, order: str, parameters: dict[str, np.ndarray], case: LstmCase,
                          weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Gradients of the weighted sum of the reference LSTM's values, for each student parameter."""
-    torch = _torch()
+    torch = torch_in_grader()
 
     leaves = {k: torch.tensor(parameters[k], dtype=torch.float64, requires_grad=True) for k in reading.names}
     ours = run(reading.assemble(leaves, cat=torch.cat), torch.tensor(case.onehot()), torch.tensor(case.h0),
@@ -449,7 +449,7 @@ def _text_loss(reading: Reading, order: str, weights: dict[str, np.ndarray], ind
     in C++ instead of Python): the gate blocks are reordered to its order, and tests/test_checks_lstm.py
     holds the two equal.
     """
-    torch = _torch()
+    torch = torch_in_grader()
 
     w = reading.assemble(weights)
     n, size = w["Wy"].shape
