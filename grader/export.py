@@ -63,7 +63,7 @@ def rescored(report: Report, rubric: Rubric) -> Report:
     stored status. A check the rubric leaves out is dropped; one the report lacks stays missing."""
     stored = {c.id: c for c in report.checks}
     checks = tuple(dataclasses.replace(stored[config.id], max_score=config.points,
-                                       score=config.points if stored[config.id].status == "passed" else 0.0)
+                                       score=config.score(stored[config.id].status, stored[config.id].details))
                    for config in rubric.checks if config.id in stored)
     return dataclasses.replace(report, checks=checks)
 

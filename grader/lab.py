@@ -15,6 +15,15 @@ TASKS = {
 }
 """Each task, and what a file must define to be it (found by content, never by file name)."""
 DEFINES = {"task2": "a function lossFun", "task3": "a class _charLSTM"}
+ANSWERS = "answers"
+"""Part 1's written answers: a YAML file (submissions_template/answers.yaml), read as data, never run."""
+WEIGHT_KEYS = {"rnn": "q2_rnn_weights", "lstm": "q2_lstm_weights"}
+"""Question 2's answers, by the network they count: formulas in n and h."""
+FREE_TEXT_KEYS = ("q1", "q3", "q4")
+"""The questions answered in words: shown to the tutor beside the marks, not scored."""
+ANSWERS_FILE = re.compile(r"^[ \t]*(?:-[ \t]+)?[\"']?(q2_(?:rnn|lstm)_weights|q[134])[\"']?[ \t]*:",
+                          re.MULTILINE | re.IGNORECASE)
+"""What makes a YAML file the answers file, a question's key (found by content, never by file name)."""
 TRAINING_CALLS = {"task2": {"lossFun"}, "task3": {"charLSTM", "optimizer"}}
 """A task's training loop is the top-level loop that uses one of these names."""
 TEXT = "textData.txt"

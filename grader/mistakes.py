@@ -27,9 +27,10 @@ class Mistake:
     words: str
 
 
-PARTS = {"task2": ("lossFun",), "task3": ("__init__", "forward", "criterion", "loop")}
+PARTS = {"task2": ("lossFun",), "task3": ("__init__", "forward", "criterion", "loop"), "answers": ("q2",)}
 """Each task's parts in the order a failed check asks them: the student's functions, then the
-training loop. A check reaches the parts it calls (REGISTRY[id].calls), or all of them."""
+training loop. A check reaches the parts it calls (REGISTRY[id].calls), or all of them. Part 1's
+answers have no diagnoser: their check names the slip a wrong count shows (checks.answers)."""
 
 CATALOG = {m.id: m for m in (
     Mistake("rnn.sigmoid", "lossFun", "a sigmoid instead of np.tanh in the hidden-state line"),
@@ -63,6 +64,17 @@ CATALOG = {m.id: m for m in (
             "the carried state not detached, so backward reaches into the previous sequence's graph"),
     Mistake("lstm.whole_tuple", "loop", "the whole pair hc assigned to hprev instead of hc[0]"),
     Mistake("lstm.both_h", "loop", "hprev and cprev both set to h: cprev is the cell state hc[1]"),
+    Mistake("answers.no_bias", "q2", "the biases left out of the count: every hidden unit (in an LSTM, every "
+                                     "gate's unit) has one"),
+    Mistake("answers.output_layer_counted", "q2",
+            "an output layer counted: the question's networks have none (the output comes straight from the "
+            "RNN or LSTM)"),
+    Mistake("answers.missing_factor_4", "q2",
+            "the LSTM counted like one gate: each of its four gates (input, forget, cell, output) has that many "
+            "weights, so the count needs the factor 4"),
+    Mistake("answers.missing_recurrent", "q2",
+            "the recurrent weights (h by h, the h² term) left out of the count"),
+    Mistake("answers.swapped", "q2", "the RNN's and the LSTM's counts swapped"),
 )}
 
 Diagnoser = Callable[["Context"], "str | None"]

@@ -18,9 +18,10 @@ from grader.report import CheckResult, Report, Status
 from grader.rubric import CheckConfig, Rubric, load_rubric
 from grader.sandbox import Sandbox
 from grader.source import Program, prepare
-from grader.lab import DEFINES, TASKS
+from grader.checks.answers import Answers
+from grader.lab import ANSWERS, DEFINES, TASKS
 from grader.mistakes import DIAGNOSERS, describe, parts_reached
-from grader.submission import Submission, load_submission
+from grader.submission import Submission, TaskFile, load_submission
 
 MAX_MESSAGE = 300
 
@@ -56,7 +57,8 @@ def grade(path: Path | str, rubric: Rubric | None = None, sandbox: Sandbox | Non
     rubric = rubric if rubric is not None else load_rubric()
     grading = _prepared(_found(Path(path), rubric))
     with contextlib.ExitStack() as stack:
-        grading.sandbox = sandbox if sandbox is not None else _started(stack, grading)
+        if sandbox is not None or grading.programs:  # written answers alone run nothing: no server
+            grading.sandbox = sandbox if sandbox is not None else _started(stack, grading)
         stack.callback(lambda: [worker.kill() for worker, _ in grading.pool.values()])
         results = tuple(run_check(c, grading) for c in rubric.checks)
     submission = grading.submission
@@ -77,11 +79,13 @@ def _found(path: Path, rubric: Rubric) -> Grading:
         raise
     except Exception as e:  # a bug finding files costs every task's checks, not the report
         return Grading(Submission(path), rubric, faults={task: _wrapped("finding the task files", e)
-                                                         for task in TASKS})
+                                                         for task in (*TASKS, ANSWERS)})
 
 
 def _prepared(grading: Grading) -> Grading:
     for task, file in grading.submission.files.items():
+        if task not in TASKS:  # Part 1's answers are data, read by their own check
+            continue
         try:
             grading.programs[task] = prepare(file, grading.rubric.indentation)
         except Exception as e:  # a bug in source repair costs this task's checks only
@@ -119,6 +123,8 @@ def _outcome(config: CheckConfig, grading: Grading) -> CheckResult:
     fault, program = grading.faults.get(config.task), grading.programs.get(config.task)
     if fault is not None:
         return _internal_error(config, fault)
+    if config.task == ANSWERS:
+        return _answered(config, grading.submission.files.get(ANSWERS))
     if program is None:
         return _absent(config, grading.submission)
     if program.fatal:
@@ -151,6 +157,21 @@ def _run(config: CheckConfig, program: Program, grading: Grading, sandbox: Sandb
         raise
     ctx.release()
     return _result(config, "passed", message)
+
+
+def _answered(config: CheckConfig, file: TaskFile | None) -> CheckResult:
+    """A check of Part 1's written answers: read in the grader's process, as data (nothing runs)."""
+    if file is None:
+        return _result(config, "skipped", "no answers file was found: hand in answers.yaml from the starter "
+                                          "files with q2_rnn_weights and q2_lstm_weights filled in")
+    answers = Answers(config, file)
+    try:
+        message, status = REGISTRY[config.id].function(answers), "passed"
+    except SubmissionFault as fault:
+        message, status = str(fault), fault.status
+    if answers.diagnosis is not None:
+        message = f"{message}; {describe(answers.diagnosis)}"
+    return _result(config, status, message, answers.details, diagnosis=answers.diagnosis)  # type: ignore[arg-type]
 
 
 def _context(config: CheckConfig, program: Program, grading: Grading, sandbox: Sandbox) -> Context:
@@ -198,7 +219,7 @@ def _hung_before(config: CheckConfig, grading: Grading) -> str | None:
 
 def _result(config: CheckConfig, status: Status, message: str, details: Mapping[str, Any] | None = None,
             internal_error: bool = False, diagnosis: str | None = None) -> CheckResult:
-    score = config.points if status == "passed" else 0.0
+    score = config.score(status, details or {})
     return CheckResult(config.id, config.task, status, score, config.points, message, config.visibility,
                        dict(details or {}), internal_error, diagnosis)
 
@@ -268,7 +289,7 @@ def _file_names(submission: Submission) -> dict[str, str]:
 
 
 def _notes(submission: Submission, programs: dict[str, Program]) -> tuple[str, ...]:
-    notes = [*submission.notes]
+    notes = [*submission.notes, *(submission.files[ANSWERS].notes if ANSWERS in submission.files else ())]
     for _, program in sorted(programs.items()):
         notes += [*program.file.notes, *program.notes]
         if program.broken:

@@ -11,7 +11,8 @@ from typing import Any, Mapping
 import yaml
 
 from grader.checks import load_all
-from grader.registry import CheckSpec, Param
+from grader.formula import FormulaError, parse
+from grader.registry import CheckSpec, Formulas, Param
 from grader.errors import RubricError
 from grader.source import INDENTATIONS
 
@@ -41,7 +42,18 @@ class CheckConfig:
     visibility: str
     timeout: float
     memory: int
-    params: Mapping[str, float | int]
+    params: Mapping[str, Any]
+    """The check's own parameters: numbers, and formulas (tuples of strings)."""
+    parts: tuple[str, ...] = ()
+    """The parts marked on their own (CheckSpec.parts), each worth params[f"{part}_points"]."""
+
+    def score(self, status: str, details: Mapping[str, Any]) -> float:
+        """The points a result earns: all of them when it passed; for a check marked in parts, those of
+        the parts its details say are right (details["parts"]: part -> right), whatever its status."""
+        if self.parts:
+            right = details.get("parts") or {}
+            return float(sum(self.params[f"{part}_points"] for part in self.parts if right.get(part) is True))
+        return self.points if status == "passed" else 0.0
 
 
 @dataclass(frozen=True)
@@ -114,11 +126,38 @@ def _check(check_id: str, raw: object, registry: Mapping[str, CheckSpec], path: 
     body = _mapping(raw if raw is not None else {}, where, path)
     allowed = {**COMMON, **spec.params}
     _no_unknown_keys(body, (*allowed, "visibility"), where, path)
-    values = {k: _number(body.get(k, p.default), f"{where}.{k}", p, path) for k, p in allowed.items()}
+    numbers = {k: _number(body.get(k, p.default), f"{where}.{k}", p, path) for k, p in allowed.items()
+               if isinstance(p, Param)}
+    formulas = {k: _formulas(body.get(k, p.default), f"{where}.{k}", path) for k, p in allowed.items()
+                if isinstance(p, Formulas)}
+    points = _parts_points(body, numbers, spec.parts, where, path) if spec.parts else numbers["points"]
     visibility = _choice(body.get("visibility", "public"), f"{where}.visibility", VISIBILITIES, path)
-    own = MappingProxyType({k: values[k] for k in spec.params})
-    return CheckConfig(check_id, spec.task, float(values["points"]), str(visibility),
-                       float(values["timeout"]), int(values["memory"]), own)
+    own = MappingProxyType({k: {**numbers, **formulas}[k] for k in spec.params})
+    return CheckConfig(check_id, spec.task, float(points), str(visibility),
+                       float(numbers["timeout"]), int(numbers["memory"]), own, spec.parts)
+
+
+def _parts_points(body: Mapping[str, Any], values: Mapping[str, float | int], parts: tuple[str, ...], where: str,
+                  path: Path) -> float:
+    """A check marked in parts is worth the sum of its parts' points; `points`, if given, must say so."""
+    total = float(sum(values[f"{part}_points"] for part in parts))
+    if "points" in body and float(values["points"]) != total:
+        named = " + ".join(f"{part}_points" for part in parts)
+        raise RubricError(f"{path}: {where}.points: must equal {named} ({total:g}), got {body['points']!r}; "
+                          "leave it out to mean their sum")
+    return total
+
+
+def _formulas(value: object, where: str, path: Path) -> tuple[str, ...]:
+    """A non-empty list of formulas in n and h, each readable by grader.formula."""
+    if not isinstance(value, (list, tuple)) or not value or not all(isinstance(v, str) for v in value):
+        raise RubricError(f"{path}: {where}: must be a list of formulas in n and h, got {value!r}")
+    for formula in value:
+        try:
+            parse(formula)
+        except FormulaError as e:
+            raise RubricError(f"{path}: {where}: {formula!r}: {e}") from None
+    return tuple(value)
 
 
 def _number(value: object, where: str, param: Param, path: Path) -> float | int:

@@ -20,10 +20,8 @@ from typing import Iterator
 
 from grader.errors import UsageError
 from grader.moodle import parse_entry
-from grader.submission import open_regular
+from grader.submission import GRADABLE_SUFFIXES, open_regular
 
-GRADABLE = (".py", ".ipynb", ".zip")
-"""What is copied out for grading; anything else a student handed in is listed in a note."""
 SKIPPED = ("__MACOSX", ".DS_Store", "Thumbs.db")
 MAX_MEMBER_BYTES = 20_000_000
 MAX_STUDENT_BYTES = 60_000_000
@@ -126,7 +124,7 @@ def _owner(first: str, rest: str, is_folder: bool) -> tuple[str, str, str, str]:
 
 def _stem(name: str) -> str:
     path = PurePosixPath(name)
-    return path.stem if path.suffix.lower() in GRADABLE else name
+    return path.stem if path.suffix.lower() in GRADABLE_SUFFIXES else name
 
 
 def _safe_key(text: str) -> str:
@@ -138,7 +136,7 @@ def _safe_key(text: str) -> str:
 
 
 def _gradable(name: str) -> bool:
-    return PurePosixPath(name).suffix.lower() in GRADABLE
+    return PurePosixPath(name).suffix.lower() in GRADABLE_SUFFIXES
 
 
 def in_shard(key: str, shard: tuple[int, int] | None) -> bool:

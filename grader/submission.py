@@ -13,12 +13,18 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Iterator
 
 from grader.errors import UsageError
-from grader.lab import DEFINES, TASKS
+from grader.lab import ANSWERS, ANSWERS_FILE, DEFINES, FREE_TEXT_KEYS, TASKS, WEIGHT_KEYS
 
 NAMED = {"task2": ("task2", "rnn"), "task3": ("task3", "lstm")}
 """Words in a file's name that say which task it is meant to be (for a link that cannot be read)."""
 SOURCE_SUFFIXES = (".py", ".ipynb")
-LINKABLE_SUFFIXES = (*SOURCE_SUFFIXES, ".zip")
+ANSWERS_SUFFIXES = (".yaml", ".yml")
+READ_SUFFIXES = (*SOURCE_SUFFIXES, *ANSWERS_SUFFIXES)
+"""The files whose text is read: task sources, and the written answers."""
+LINKABLE_SUFFIXES = (*READ_SUFFIXES, ".zip")
+GRADABLE_SUFFIXES = LINKABLE_SUFFIXES
+"""What a submission is made of for the grader (a batch copies out only these; anything else a student
+handed in is listed in a note)."""
 SKIPPED_FOLDERS = {"__MACOSX", "__pycache__", ".git", ".ipynb_checkpoints", "site-packages", "venv",
                    ".venv", "node_modules"}
 MAX_FILE_BYTES = 2_000_000
@@ -75,12 +81,17 @@ def load_submission(path: Path | str) -> Submission:
         raise UsageError(f"{path}: no such file or folder")
     walk = _Walk()
     candidates = list(_sources(path, walk))
+    sources = [c for c in candidates if not _is_answers_name(c.name)]
     files: dict[str, TaskFile] = {}
     for task, pattern in TASKS.items():
-        matching = [c for c in candidates if pattern.search(c.text)]
+        matching = [c for c in sources if pattern.search(c.text)]
         if matching:
             chosen = _choose(task, matching, walk.notes)
             files[task] = TaskFile(task, chosen.name, chosen.text, chosen.notes, chosen.cells)
+    answers = [c for c in candidates if _is_answers_name(c.name) and ANSWERS_FILE.search(c.text)]
+    if answers:
+        chosen = _choose(ANSWERS, answers, walk.notes)
+        files[ANSWERS] = TaskFile(ANSWERS, chosen.name, chosen.text, chosen.notes)
     looked_at = tuple(c.name for c in candidates)
     return Submission(path, files, tuple(walk.notes), looked_at, _unreadable(walk.links, files))
 
@@ -101,15 +112,25 @@ def _meant(name: str) -> list[str]:
     return said or list(TASKS)
 
 
+def _is_answers_name(name: str) -> bool:
+    return PurePosixPath(name).suffix.lower() in ANSWERS_SUFFIXES
+
+
 def _choose(task: str, matching: list[TaskFile], notes: list[str]) -> TaskFile:
     """Several files define the same task: grade the most finished-looking one, and say so."""
-    ranked = sorted(matching, key=lambda c: (not _compiles(c.text), task not in c.name.lower(),
+    finished = _compiles if task in TASKS else _answers_given
+    ranked = sorted(matching, key=lambda c: (not finished(c.text), task not in c.name.lower(),
                                              c.name.count("/"), len(c.name), c.name))
     if len(ranked) > 1:
         others = ", ".join(c.name for c in ranked[1:])
-        notes.append(f"{len(ranked)} files define {DEFINES[task]}: graded {ranked[0].name}, "
-                     f"ignored {others}")
+        what = f"define {DEFINES[task]}" if task in DEFINES else "hold Part 1's answers"
+        notes.append(f"{len(ranked)} files {what}: graded {ranked[0].name}, ignored {others}")
     return ranked[0]
+
+
+def _answers_given(text: str) -> bool:
+    """An answers file with every question's key (the more finished of two)."""
+    return len({key.lower() for key in ANSWERS_FILE.findall(text)}) == len(WEIGHT_KEYS) + len(FREE_TEXT_KEYS)
 
 
 def _compiles(text: str) -> bool:
@@ -126,10 +147,10 @@ def _sources(path: Path, walk: _Walk) -> Iterator[TaskFile]:
         yield from _folder(real, walk)
     elif path.suffix.lower() == ".zip":
         yield from _archive(real, path.name, walk)
-    elif path.suffix.lower() in SOURCE_SUFFIXES:
+    elif path.suffix.lower() in READ_SUFFIXES:
         yield from _file(real, path.name, walk)
     else:
-        walk.notes.append(f"{path.name}: not a .py, .ipynb or .zip file; nothing to grade in it")
+        walk.notes.append(f"{path.name}: not a .py, .ipynb, .yaml or .zip file; nothing to grade in it")
 
 
 def _folder(root: Path, walk: _Walk) -> Iterator[TaskFile]:
@@ -140,7 +161,7 @@ def _folder(root: Path, walk: _Walk) -> Iterator[TaskFile]:
         path, name = root.joinpath(*parts), "/".join(parts)
         if path.suffix.lower() == ".zip":
             yield from _archive(path, name, walk)
-        elif path.suffix.lower() in SOURCE_SUFFIXES:
+        elif path.suffix.lower() in READ_SUFFIXES:
             yield from _file(path, name, walk)
 
 
@@ -236,7 +257,7 @@ def _member(z: zipfile.ZipFile, m: zipfile.ZipInfo, name: str, walk: _Walk) -> I
     """A member's source; a link (S_IFLNK in its Unix mode bits) is noted, its target never looked up."""
     if stat.S_ISLNK(m.external_attr >> 16):
         _noted_link(name, z.read(m)[:200].decode("utf-8", "replace"), walk)
-    elif PurePosixPath(m.filename).suffix.lower() not in SOURCE_SUFFIXES:
+    elif PurePosixPath(m.filename).suffix.lower() not in READ_SUFFIXES:
         return  # a zip inside a zip is not opened
     elif m.file_size > MAX_FILE_BYTES:
         walk.notes.append(f"{name}: larger than {MAX_FILE_BYTES // 1_000_000} MB; not read")

@@ -97,10 +97,11 @@ def test_a_moodle_class_in_every_layout_grades_as_its_fixtures_say(tmp_path: Pat
     assert all(c["status"] == "skipped" for c in text_only["checks"])  # type: ignore[index]
     assert any("onlinetext.html" in n for n in text_only["notes"])  # type: ignore[union-attr]
     participants = {int(k) for k in got}
-    imported = import_worksheet((out / "grades.csv").read_bytes(), participants, maxgrade=14)
+    maximum = sum(c.points for c in load_rubric(ROOT / "grader.yaml").checks)
+    imported = import_worksheet((out / "grades.csv").read_bytes(), participants, maxgrade=maximum)
     assert imported.grades == {int(k): r["score"] for k, r in got.items()}  # Moodle's own import rules
     for key, report in got.items():
-        assert shown(imported.comments[int(key)]).startswith(f"Score {report['score']:g}/14.")
+        assert shown(imported.comments[int(key)]).startswith(f"Score {report['score']:g}/{maximum:g}.")
     with zipfile.ZipFile(out / "feedback.zip") as z:
         attached = [is_valid_filename_for_import(name, participants) for name in z.namelist()]
     assert sorted(f.participant for f in attached if f) == sorted(participants)

@@ -58,7 +58,9 @@ def test_fixture_grades_as_expected(case: str, rubric: Rubric, graded: Callable[
     assert not report.internal_error, messages  # a submission never makes the grader fail
     for c in report.checks:
         assert c.message, f"{c.id} gives no message"
-        assert c.score == (c.max_score if c.status == "passed" else 0)
+        config = rubric.config(c.id)
+        right = [part for part, ok in (c.details.get("parts") or {}).items() if ok] if config.parts else []
+        assert c.score == (c.max_score if c.status == "passed" else sum(config.params[f"{p}_points"] for p in right))
     diagnosis = expected_diagnosis(FIXTURES / case)
     named = {c.id: c.diagnosis for c in report.checks}
     assert named == {c.id: diagnosis if c.status in ("failed", "error") else None for c in report.checks}, messages
@@ -88,7 +90,7 @@ def test_unfilled_criterion_keeps_lstm_forward_marks(graded: Callable[[str], Rep
 def test_exiting_or_lying_model_changes_only_the_affected_checks(
         case: str, affected: set[str], graded: Callable[[str], Report]) -> None:
     solved, got = statuses(graded("solved")), statuses(graded(case))
-    assert {k for k in got if got[k] != solved[k]} == affected
+    assert {k for k in got if got[k] != solved[k] and k != "answers.weight_counts"} == affected  # no answers
     assert all(got[k] == "error" for k in affected)
 
 

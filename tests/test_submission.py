@@ -192,7 +192,7 @@ def test_a_zip_with_escaping_member_names_writes_nothing_and_is_read_by_content(
 def test_a_top_level_link_chosen_by_the_tutor_is_followed(tmp_path: Path) -> None:
     (tmp_path / "folder").symlink_to(SOLVED, target_is_directory=True)
     (tmp_path / "one.py").symlink_to(SOLVED / "task2_min_char_rnn.py")
-    assert set(load_submission(tmp_path / "folder").files) == {"task2", "task3"}
+    assert set(load_submission(tmp_path / "folder").files) == {"task2", "task3", "answers"}
     assert list(load_submission(tmp_path / "one.py").files) == ["task2"]
 
 
@@ -200,3 +200,20 @@ def test_a_fifo_named_like_a_source_is_never_opened(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "task2_min_char_rnn.py")
     found = load_submission(tmp_path)
     assert found.files == {} and found.notes == ("task2_min_char_rnn.py: not a regular file; not read",)
+
+
+def test_the_answers_file_is_found_by_its_keys_and_never_taken_for_a_script(tmp_path: Path) -> None:
+    (tmp_path / "Lab5 answers.YML").write_text('q2_rnn_weights: "h(n+h+1)"\nq2_lstm_weights: ""\n')
+    (tmp_path / "config.yaml").write_text("lr: 0.1\n")
+    (tmp_path / "sneaky.yaml").write_text("def lossFun(inputs, targets, hprev):\n  q1: x\n")
+    submission = load_submission(tmp_path)
+    assert submission.files["answers"].name == "Lab5 answers.YML" and "task2" not in submission.files
+
+
+def test_of_two_answers_files_the_complete_one_is_read_and_the_report_says_so(tmp_path: Path) -> None:
+    (tmp_path / "draft.yaml").write_text('q2_rnn_weights: "h"\n')
+    (tmp_path / "answers.yaml").write_text("".join(f"{k}: x\n" for k in ("q2_rnn_weights", "q2_lstm_weights",
+                                                                          "q1", "q3", "q4")))
+    submission = load_submission(tmp_path)
+    assert submission.files["answers"].name == "answers.yaml"
+    assert "2 files hold Part 1's answers: graded answers.yaml, ignored draft.yaml" in submission.notes

@@ -221,3 +221,14 @@ def test_any_text_in_a_name_message_or_output_stays_inside_its_element(name: str
     assert root.all("p", "student")[0].text() == (name or "subs/ada")
     assert root.all("p", "message")[0].text() == message
     assert root.all("pre", "output")[0].text() == "\n".join(output)
+
+
+def test_written_answers_are_shown_under_their_keys_as_text() -> None:
+    answers = {"q2_rnn_weights": "h(n+h)", "q1": HOSTILE}
+    check = result("answers.weight_counts", "failed", 1, 2, "for n=3, h=2 your RNN formula gives 10",
+                   details={"answers": answers, "parts": {"rnn": False, "lstm": True}})
+    shown = sections(feedback_page(report(check)))["answers.weight_counts"]
+    keys = [dt.text() for dt in shown.all("dt")]
+    assert keys == ["q2_rnn_weights", "q1"]
+    assert [dd.text() for dd in shown.all("dd")] == ["h(n+h)", HOSTILE]
+    assert not shown.all("script") and not shown.all("b")

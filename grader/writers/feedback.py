@@ -97,7 +97,7 @@ def _checks(report: Report) -> list[str]:
 def _check(check: CheckResult) -> str:
     lines = [f'<section class="check {check.status}" id="{escape(check.id)}">', _title(check),
              f'<p class="message">{escape(_clip(_lead(check), MAX_MESSAGE))}</p>']
-    lines += _example(check) + _diagnosis(check) + _output(check)
+    lines += _example(check) + _diagnosis(check) + _output(check) + _written(check)
     if check.internal_error:
         lines.append("<p><strong>This is a fault of the grader, not of your code:</strong> your tutor will "
                      "look at it.</p>")
@@ -167,6 +167,16 @@ def _output(check: CheckResult) -> list[str]:
         return []
     text = escape("\n".join(lines))
     return ["<p><strong>Your code printed</strong> (first lines):</p>", f'<pre class="output">{text}</pre>']
+
+
+def _written(check: CheckResult) -> list[str]:
+    """The answers a student wrote (Part 1), marked or not, each under its key, for the tutor to read."""
+    answers = check.details.get("answers")
+    if not isinstance(answers, dict) or not answers:
+        return []
+    items = [f"<dt><code>{escape(_clip(str(key), 100))}</code></dt><dd><pre>{escape(_clip(str(text), MAX_MESSAGE))}"
+             f"</pre></dd>" for key, text in answers.items()]
+    return ["<p><strong>Your written answers:</strong></p>", '<dl class="answers">', *items, "</dl>"]
 
 
 def _skipped(checks: list[CheckResult]) -> list[str]:
