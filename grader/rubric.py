@@ -10,6 +10,7 @@ from typing import Any, Mapping
 
 import yaml
 
+from grader import resources
 from grader.checks import load_all
 from grader.formula import FormulaError, parse
 from grader.registry import CheckSpec, Formulas, Param
@@ -80,8 +81,8 @@ class Rubric:
 
 
 def default_rubric_path() -> Path:
-    """grader.yaml at the top of the project this package belongs to."""
-    return Path(__file__).resolve().parent.parent / "grader.yaml"
+    """The grader's own grader.yaml: the source tree's, or the installed package's copy (grader.resources)."""
+    return resources.root() / "grader.yaml"
 
 
 def load_rubric(path: Path | str | None = None) -> Rubric:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from grader import protocol
+from grader.resources import installed
 from grader.errors import InternalError, InvalidCode, Mismatch, StudentException, WorkerDied, WorkerTimeout
 
 SERVER_START_SECONDS = 120.0
@@ -122,7 +123,8 @@ class Sandbox:
             (workdir / name).write_bytes(data)
         spec = {"workdir": str(workdir), "memory": limits.memory_mb,
                 "cpu": int(limits.cpu_seconds or limits.timeout) + 2, "file_mb": limits.file_mb, "visible": _visible(),
-                "hidden": [*_hideable([PACKAGE_ROOT, *hidden], workdir), (str(self._base.parent), [str(workdir)])],
+                "hidden": [*_hideable([PACKAGE_ROOT, *hidden], workdir), *_installed_data(),
+                           (str(self._base.parent), [str(workdir)])],
                 "filename": filename, "display": display, "seed": seed,
                 "broken": {str(k): v for k, v in broken.items()}}
         output = (_capture_file(self._base), _capture_file(self._base))
@@ -362,6 +364,13 @@ def _hideable(paths: Sequence[Path], workdir: Path) -> list[tuple[str, list[str]
     folders = {p.resolve() for p in paths if p.is_dir()}
     folders = {f for f in folders if f != Path("/") and not any(_within(f, n) for n in needed)}
     return [(str(f), [str(n) for n in needed if _within(n, f)]) for f in _outermost(folders)]
+
+
+def _installed_data() -> list[tuple[str, list[str]]]:
+    """An installed grader's copy of the reference and rubric (grader.resources): hidden although it lies
+    inside site-packages, which a worker must see."""
+    data = installed()
+    return [(str(data.resolve()), [])] if data is not None else []
 
 
 def _outermost(paths: set[Path]) -> list[Path]:

@@ -15,7 +15,8 @@ from grader import lab
 from grader.errors import SubmissionFault, WorkerDied, WorkerTimeout
 from grader.registry import EVERYTHING, REGISTRY
 from grader.examples import search
-from grader.sandbox import PACKAGE_ROOT, STACK_FRAME, Limits, Sandbox, Worker
+from grader.resources import reference_file
+from grader.sandbox import STACK_FRAME, Limits, Sandbox, Worker
 from grader.source import Program
 
 if TYPE_CHECKING:  # the rubric uses the checks; the checks read the rubric only through a Context
@@ -149,7 +150,7 @@ class Context:
 @functools.cache
 def reference(name: str) -> ModuleType:
     """A module of the project's reference/ folder, loaded into the grader (never a worker)."""
-    path = PACKAGE_ROOT / "reference" / f"{name}.py"
+    path = reference_file(name)
     spec = importlib.util.spec_from_file_location(f"_grader_reference_{name}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
