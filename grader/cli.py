@@ -1,10 +1,13 @@
-"""The command line: `grader check PATH`, `grader batch SUBMISSIONS --out DIR`, `grader export DIR`.
+"""The command line: `grader check [PATH]`, `grader init [DIR]`, `grader batch SUBMISSIONS --out DIR`,
+`grader export DIR`.
 
 Standard output carries the report and nothing else (with --format json, one JSON
-document); messages for people go to standard error.
+document; junit, gradescope and github likewise their own format); messages for people go to
+standard error.
 
 Exit status:
-  0  grading ran, whatever the score;
+  0  grading ran, whatever the score (unless --fail-under says otherwise);
+  1  with --fail-under POINTS: the score is below POINTS (the report is printed first);
   2  a usage or rubric error (a missing path, an invalid grader.yaml); nothing on stdout;
   3  an internal error of the grader. When some checks hit it, the full report is printed
      first (those checks are "error", with "internal_error": true and a traceback in their
@@ -16,8 +19,10 @@ Exit status:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import re
+import shutil
 import sys
 import traceback
 from datetime import datetime, timezone
@@ -27,12 +32,19 @@ from typing import TYPE_CHECKING, Sequence
 from grader.errors import RubricError, UsageError
 from grader.pipeline import grade
 from grader.report import Report, render_json, render_text
-from grader.rubric import load_rubric
+from grader.resources import starter_files
+from grader.rubric import Rubric, load_rubric
+from grader.writers import github
+from grader.writers.gradescope import gradescope_json
+from grader.writers.junit import junit_xml
 
 if TYPE_CHECKING:
     from grader.batch import Outcome
 
-EXIT_GRADED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 2, 3, 130
+EXIT_GRADED, EXIT_BELOW, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+TASK_NAMES = {"rnn": "task2", "lstm": "task3", "answers": "answers"}
+"""--task's names for the rubric's tasks."""
+FORMATS = ("text", "json", "junit", "gradescope", "github")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -40,10 +52,20 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="grade one submission and print its report",
                                 description="Grade one submission: a folder, a .zip, a .py or an .ipynb.")
-    check.add_argument("path", help="the submission to grade")
+    check.add_argument("path", nargs="?", default=".", help="the submission to grade (default: this folder)")
     check.add_argument("--rubric", help="rubric file (default: grader.yaml of this project)")
-    check.add_argument("--format", choices=("text", "json"), default="text",
-                       help="text for people, json for programs (default: text)")
+    check.add_argument("--format", choices=FORMATS, default="text",
+                       help="text for people, json for programs, junit for GitLab and JUnit reporters, "
+                            "gradescope for Gradescope's results.json, github for GitHub Actions and Classroom "
+                            "(default: text)")
+    check.add_argument("--task", choices=tuple(TASK_NAMES), action="append",
+                       help="grade only this part: rnn (task 2), lstm (task 3) or answers (Part 1); repeatable")
+    check.add_argument("--fail-under", type=float, metavar="POINTS",
+                       help="exit 1 when the score is below POINTS (for CI steps that pass or fail on the score)")
+    init = commands.add_parser("init", help="write the lab's starter files into a folder",
+                               description="Write the starter files (the two scripts with their blanks, "
+                                           "textData.txt, answers.yaml) into DIR; existing files are kept.")
+    init.add_argument("dir", nargs="?", default=".", help="where to write them (default: this folder)")
     batch = commands.add_parser(
         "batch", help="grade a whole class and write grades, feedback and a summary",
         description="Grade every student of a Moodle download (its zip, or the folder it unzips to), or of any "
@@ -83,8 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command in ("batch", "export"):
         return _class_command(args)
+    if args.command == "init":
+        return _init(Path(args.dir))
     try:
-        rubric = load_rubric(args.rubric)
+        rubric = _only(load_rubric(args.rubric), args.task)
         report = grade(args.path, rubric)
     except (UsageError, RubricError) as e:
         print(f"grader: {e}", file=sys.stderr)
@@ -93,10 +117,64 @@ def main(argv: Sequence[str] | None = None) -> int:
         traceback.print_exception(e, file=sys.stderr)
         print(f"grader: internal error: {e}", file=sys.stderr)
         return EXIT_INTERNAL
-    output = render_json(report) if args.format == "json" else render_text(report)
-    sys.stdout.write(output + ("\n" if args.format == "json" else ""))
+    sys.stdout.write(_rendered(report, args.format))
     sys.stdout.flush()
-    return _exit_status(report)
+    status = _exit_status(report)
+    if status == EXIT_GRADED and args.fail_under is not None and report.score < args.fail_under:
+        print(f"grader: score {report.score:g} is below --fail-under {args.fail_under:g}", file=sys.stderr)
+        return EXIT_BELOW
+    return status
+
+
+def _rendered(report: Report, form: str) -> str:
+    if form == "json":
+        return render_json(report) + "\n"
+    if form == "junit":
+        return junit_xml(report)
+    if form == "gradescope":
+        return gradescope_json(report) + "\n"
+    if form == "github":
+        return _github(report)
+    return render_text(report)
+
+
+def _github(report: Report) -> str:
+    """The text report (commands off while it is read) and the error annotations, for the step's log; the
+    Markdown table to $GITHUB_STEP_SUMMARY and the Classroom `result` to $GITHUB_OUTPUT, when set."""
+    for variable, text in (("GITHUB_STEP_SUMMARY", github.step_summary(report)),
+                           ("GITHUB_OUTPUT", github.output_line("result", github.classroom_output(report)))):
+        if os.environ.get(variable):
+            with open(os.environ[variable], "a", encoding="utf-8") as f:
+                f.write(text)
+    return github.inert_block(render_text(report)) + "".join(f"{line}\n" for line in github.annotations(report))
+
+
+def _only(rubric: Rubric, tasks: list[str] | None) -> Rubric:
+    """The rubric with only the checks of the tasks named by --task (all of them when none is)."""
+    if not tasks:
+        return rubric
+    wanted = {TASK_NAMES[t] for t in tasks}
+    return dataclasses.replace(rubric, checks=tuple(c for c in rubric.checks if c.task in wanted))
+
+
+def _init(folder: Path) -> int:
+    """Copy the starter files into `folder`, keeping any that already exist there."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        kept = []
+        for source in sorted(starter_files().iterdir()):
+            target = folder / source.name
+            if target.exists():
+                kept.append(target.name)
+                continue
+            shutil.copyfile(source, target)
+            print(target)
+    except OSError as e:
+        print(f"grader: {folder}: cannot write the starter files ({e.strerror or e})", file=sys.stderr)
+        return EXIT_USAGE
+    if kept:
+        print(f"grader: kept your own {', '.join(kept)} in {folder} (not overwritten)", file=sys.stderr)
+    return EXIT_GRADED
 
 
 def _exit_status(report: Report) -> int:

@@ -172,8 +172,10 @@ def test_export_after_reweighting_a_check_gives_new_totals_without_grading(tmp_p
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     totals = {r["id"]: r for r in csv.DictReader(io.StringIO((out / "results.csv").read_text()))}
-    assert (totals["ann"]["rnn.forward"], totals["ann"]["total"], totals["ann"]["max"]) == ("10", "22", "22")
-    assert (totals["ben"]["rnn.forward"], totals["ben"]["max"]) == ("0", "22")
+    full = f"{sum(c.points for c in load_rubric(heavier).checks):g}"  # 8 points more than grader.yaml's
+    assert (totals["ann"]["rnn.forward"], totals["ann"]["total"], totals["ann"]["max"]) == ("10", full, full)
+    assert (totals["ben"]["rnn.forward"], totals["ben"]["max"]) == ("0", full)
+    assert float(full) == sum(c.points for c in load_rubric().checks) + 8
     assert {p.name: p.read_bytes() for p in (out / "reports").glob("*.json")} == stored  # nothing regraded
     assert time.monotonic() - started < 30  # a rebuild, not a regrade (grading takes minutes)
 
