@@ -135,7 +135,17 @@ def _rendered(report: Report, form: str) -> str:
         return gradescope_json(report) + "\n"
     if form == "github":
         return _github(report)
-    return render_text(report)
+    width, colour = _terminal()
+    return render_text(report, width, colour)
+
+
+def _terminal() -> tuple[int | None, bool]:
+    """For the text report: the terminal's width and whether to colour, or (None, False) for a pipe or
+    a file. Colour also respects NO_COLOR (https://no-color.org) and TERM=dumb."""
+    if not sys.stdout.isatty():
+        return None, False
+    colour = not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+    return shutil.get_terminal_size().columns, colour
 
 
 def _github(report: Report) -> str:

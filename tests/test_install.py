@@ -59,6 +59,6 @@ def test_a_wheel_installed_in_a_fresh_venv_grades_from_any_folder(tmp_path: Path
                             env=env, capture_output=True, text=True)
     assert graded.returncode == 0, graded.stderr[-2000:]
     full = sum(c.points for c in load_rubric().checks)
-    assert graded.stdout.rstrip().endswith(f"Total: {full:g}/{full:g}"), graded.stdout[-2000:]
+    assert f"\nTotal: {full:g}/{full:g}\n" in graded.stdout, graded.stdout[-2000:]
     peeked = subprocess.run([str(python), "-c", PEEK], cwd=elsewhere, env=env, capture_output=True, text=True)
     assert peeked.stdout.strip() == "['FileNotFoundError']", peeked.stdout + peeked.stderr[-2000:]

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from grader.report import STATUSES, CheckResult, Report, Status, render_json, render_text
 
@@ -59,7 +61,7 @@ def test_sums_are_rounded_so_tenths_add_up_exactly() -> None:
 def test_a_report_without_checks_scores_zero_of_zero() -> None:
     report = Report("empty", ())
     assert (report.score, report.max_score, report.internal_error) == (0, 0, False)
-    assert render_text(report).splitlines()[-1] == "Total: 0/0"
+    assert render_text(report).splitlines()[-2] == "Total: 0/0"
 
 
 def test_one_internal_error_marks_the_whole_report() -> None:
@@ -118,7 +120,7 @@ def test_the_text_has_a_line_per_check_with_its_mark_points_and_message() -> Non
     assert [line.split()[1] for line in checks] == ["rnn.forward", "rnn.gradcheck", "lstm.init", "lstm.forward"]
     assert [line.split()[2] for line in checks] == ["2/2", "0/2", "0/1", "0/2"]
     assert checks[1].endswith("  dWxh differs") and checks[2].endswith("NameError: name 'nn' is not defined")
-    assert lines[7] == "Total: 2/7" and len(lines) == 8
+    assert lines[7] == "Total: 2/7" and lines[8].startswith("Next: ") and len(lines) == 9
 
 
 def test_the_text_columns_line_up() -> None:
@@ -131,7 +133,7 @@ def test_the_text_columns_line_up() -> None:
 def test_the_text_shows_fractional_points_without_trailing_zeros() -> None:
     report = Report("s", (result(score=0.5, max_score=1.0), result("b", score=0.25, max_score=1)))
     text = render_text(report)
-    assert "0.5/1 " in text and "0.25/1 " in text and text.endswith("Total: 0.75/2\n")
+    assert "0.5/1 " in text and "0.25/1 " in text and "\nTotal: 0.75/2\n" in text
 
 
 def test_a_check_s_lead_is_its_own_sentence_without_what_the_grader_added() -> None:
@@ -146,3 +148,43 @@ def test_a_report_names_its_student_or_else_its_submission() -> None:
     assert (alone.student_id, alone.student_name) == ("path/to/lab5", "path/to/lab5")
     in_class = Report("Zoë_1_assignsubmission_file", (), student={"id": "1", "name": "Zoë"})
     assert (in_class.student_id, in_class.student_name) == ("1", "Zoë")
+
+
+MESSAGE = ("the last hidden state hs[0] differs: max abs error 0.18 at [0, 0] (got -0.0497657, expected 0.130247); "
+           "smallest failing example: vocabulary n=2, hidden size h=1, inputs [0], targets [0]; most likely: the "
+           "hidden bias bh left out of the hidden-state line [rnn.missing_bias]")
+
+
+def test_the_example_and_diagnosis_are_indented_under_their_check() -> None:
+    lines = render_text(Report("s", (result("rnn.forward", "failed", message=MESSAGE),))).splitlines()
+    assert lines[1].startswith("FAIL  rnn.forward") and lines[1].endswith("expected 0.130247)")
+    assert lines[2] == "      smallest failing example: vocabulary n=2, hidden size h=1, inputs [0], targets [0]"
+    assert lines[3].startswith("      most likely: the hidden bias") and lines[3].endswith("[rnn.missing_bias]")
+
+
+@given(st.integers(50, 160), st.text(st.characters(codec="ascii", categories=["L", "N", "P", "Zs"]), max_size=400))
+def test_wrapped_to_a_terminal_no_line_is_wider_and_no_word_is_lost(width: int, words: str) -> None:
+    report = Report("s", (result("lstm.forward", "failed", message=f"{words}; most likely: {words}"),))
+    text = render_text(report, width=width)
+    body = text.splitlines()[1:-2]  # the check's lines
+    assert all(len(line) <= width for line in body if " " in line.strip())  # a single long word may stick out
+    assert " ".join(" ".join(body).split()).count(" ".join(words.split())) >= (2 if words.split() else 0)
+
+
+def test_colour_marks_the_statuses_only_when_asked() -> None:
+    report = Report("s", (result("a", "passed"), result("b", "failed", message="x")))
+    assert "\033[" not in render_text(report)
+    coloured = render_text(report, colour=True)
+    assert "\033[32mPASS\033[0m" in coloured and "\033[31mFAIL\033[0m" in coloured
+
+
+@pytest.mark.parametrize("statuses, internal, says", [
+    (["passed", "passed"], False, "Next: nothing: every check passed"),
+    (["passed", "skipped"], False, "Next: add the files the skipped checks name"),
+    (["failed", "error"], False, "Next: fix a (1 more after it)"),
+    (["error", "passed"], True, "tell your tutor"),
+])
+def test_the_last_line_says_what_to_do_next(statuses: list[str], internal: bool, says: str) -> None:
+    checks = tuple(result(name, status, internal_error=internal and status == "error")  # type: ignore[arg-type]
+                   for name, status in zip("ab", statuses, strict=True))
+    assert says in render_text(Report("s", checks)).splitlines()[-1]
