@@ -1,5 +1,5 @@
 """The command line: `grader check [PATH]`, `grader init [DIR]`, `grader batch SUBMISSIONS --out DIR`,
-`grader export DIR`.
+`grader export DIR`, `grader gradescope-bundle --out ZIP`.
 
 Standard output carries the report and nothing else (with --format json, one JSON
 document; junit, gradescope and github likewise their own format); messages for people go to
@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from grader.errors import RubricError, UsageError
+from grader.errors import InternalError, RubricError, UsageError
 from grader.pipeline import grade
 from grader.report import Report, render_json, render_text
 from grader.resources import starter_files
@@ -66,6 +66,10 @@ def parser() -> argparse.ArgumentParser:
                                description="Write the starter files (the two scripts with their blanks, "
                                            "textData.txt, answers.yaml) into DIR; existing files are kept.")
     init.add_argument("dir", nargs="?", default=".", help="where to write them (default: this folder)")
+    bundle = commands.add_parser("gradescope-bundle", help="write Gradescope's autograder zip",
+                                 description="Write the zip to upload as a Gradescope autograder: setup.sh and "
+                                             "run_autograder at its root, this grader's project in source/.")
+    bundle.add_argument("--out", default="autograder.zip", help="the zip to write (default: autograder.zip)")
     batch = commands.add_parser(
         "batch", help="grade a whole class and write grades, feedback and a summary",
         description="Grade every student of a Moodle download (its zip, or the folder it unzips to), or of any "
@@ -107,6 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _class_command(args)
     if args.command == "init":
         return _init(Path(args.dir))
+    if args.command == "gradescope-bundle":
+        return _gradescope_bundle(Path(args.out))
     try:
         rubric = _only(load_rubric(args.rubric), args.task)
         report = grade(args.path, rubric)
@@ -165,6 +171,21 @@ def _only(rubric: Rubric, tasks: list[str] | None) -> Rubric:
         return rubric
     wanted = {TASK_NAMES[t] for t in tasks}
     return dataclasses.replace(rubric, checks=tuple(c for c in rubric.checks if c.task in wanted))
+
+
+def _gradescope_bundle(out: Path) -> int:
+    from grader.gradescope_bundle import build_bundle
+
+    try:
+        names = build_bundle(out)
+    except InternalError as e:
+        print(f"grader: {e}", file=sys.stderr)
+        return EXIT_INTERNAL
+    except OSError as e:
+        print(f"grader: {out}: cannot write the zip ({e.strerror or e})", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"wrote {out} ({len(names)} files): upload it as the assignment's autograder")
+    return EXIT_GRADED
 
 
 def _init(folder: Path) -> int:

@@ -180,3 +180,14 @@ def test_github_format_reads_as_text_with_commands_off_then_annotations_and_fill
     assert "| answers.weight\\_counts |" in summary.read_text()
     name, value = output.read_text().rstrip("\n").split("=", 1)
     assert name == "result" and json.loads(base64.b64decode(value))["status"] == "fail"
+
+
+def test_gradescope_bundle_writes_the_autograder_zip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import zipfile
+
+    assert cli.main(["gradescope-bundle", "--out", str(tmp_path / "autograder.zip")]) == 0
+    with zipfile.ZipFile(tmp_path / "autograder.zip") as z:
+        assert {"setup.sh", "run_autograder", "source/pyproject.toml"} <= set(z.namelist())
+    assert "upload it as the assignment's autograder" in capsys.readouterr().out
+    (tmp_path / "a file").write_text("")
+    assert cli.main(["gradescope-bundle", "--out", str(tmp_path / "a file" / "a.zip")]) == 2
