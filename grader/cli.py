@@ -24,6 +24,7 @@ import os
 import re
 import shutil
 import sys
+import time
 import traceback
 from datetime import datetime, timezone
 from pathlib import Path
@@ -115,7 +116,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _gradescope_bundle(Path(args.out))
     try:
         rubric = _only(load_rubric(args.rubric), args.task)
+        started = time.monotonic()
         report = grade(args.path, rubric)
+        seconds = time.monotonic() - started
     except (UsageError, RubricError) as e:
         print(f"grader: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -123,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         traceback.print_exception(e, file=sys.stderr)
         print(f"grader: internal error: {e}", file=sys.stderr)
         return EXIT_INTERNAL
-    sys.stdout.write(_rendered(report, args.format))
+    sys.stdout.write(_rendered(report, args.format, seconds))
     sys.stdout.flush()
     status = _exit_status(report)
     if status == EXIT_GRADED and args.fail_under is not None and report.score < args.fail_under:
@@ -132,13 +135,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
-def _rendered(report: Report, form: str) -> str:
+def _rendered(report: Report, form: str, seconds: float) -> str:
     if form == "json":
         return render_json(report) + "\n"
     if form == "junit":
         return junit_xml(report)
     if form == "gradescope":
-        return gradescope_json(report) + "\n"
+        return gradescope_json(report, execution_time=seconds) + "\n"
     if form == "github":
         return _github(report)
     width, colour = _terminal()

@@ -162,6 +162,7 @@ def test_junit_and_gradescope_formats_are_the_only_thing_on_stdout() -> None:
     gradescope = json.loads(run("check", str(FIXTURES / "answers_no_bias"), "--task", "answers",
                                 "--format", "gradescope").stdout)
     assert gradescope["tests"][0]["name"] == "answers.weight_counts" and gradescope["score"] == 0
+    assert isinstance(gradescope["execution_time"], int) and gradescope["execution_time"] >= 0
 
 
 def test_github_format_reads_as_text_with_commands_off_then_annotations_and_fills_summary_and_output(
