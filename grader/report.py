@@ -131,6 +131,8 @@ _COLOUR = {"passed": "32", "failed": "31", "error": "35", "skipped": "2"}
 """ANSI colours of the marks: green, red, magenta, dim."""
 PARTS = re.compile(r"; (?=(?:smallest failing example|note|most likely|your code printed):)")
 """Where a message's added parts begin (ADDED), kept with their words: each is shown on a line of its own."""
+LINE_BREAK = re.compile(r"\r\n|[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
+"""What splits a line, for Python's splitlines or a CI runner."""
 NARROW = 40
 """Below this many columns for the message, continuation lines start further left."""
 
@@ -139,15 +141,15 @@ def render_text(report: Report, width: int | None = None, colour: bool = False) 
     """The report as lines a person reads: one per check (its example, hints and diagnosis indented under
     it), the total, and what to do next. `width`: wrap to that many columns (a terminal's); `colour`: mark
     the statuses with ANSI colours (only for a terminal that wants them)."""
-    lines = [f"Submission: {report.submission}"]
-    lines += [f"  {task}: {name}" for task, name in sorted(report.files.items())]
-    lines += [f"  note: {note}" for note in report.notes]
+    lines = [f"Submission: {_flat(report.submission)}"]
+    lines += [f"  {task}: {_flat(name)}" for task, name in sorted(report.files.items())]
+    lines += [f"  note: {_flat(note)}" for note in report.notes]
     name_width = max((len(c.id) for c in report.checks), default=0)
     for c in report.checks:
         points = f"{_number(c.score)}/{_number(c.max_score)}"
         head = f"{_MARK[c.status]:<5} {c.id:<{name_width}}  {points:>7}  "
         mark = f"\033[{_COLOUR[c.status]}m{_MARK[c.status]}\033[0m" if colour else _MARK[c.status]
-        lead, *added = PARTS.split(c.message)
+        lead, *added = PARTS.split(_flat(c.message))
         shown = _wrapped(lead, len(head), _indent(len(head), width), width)
         lines.append(mark + " " * (5 - len(_MARK[c.status])) + head[5:] + shown[0])
         lines += shown[1:]
@@ -158,6 +160,13 @@ def render_text(report: Report, width: int | None = None, colour: bool = False) 
     lines.append(f"\033[1m{total}\033[0m" if colour else total)
     lines.append(next_step(report))
     return "\n".join(lines) + "\n"
+
+
+def _flat(text: str) -> str:
+    """Text from a submission on one line: every line of the report begins with the grader's own words, so
+    that what a student's code raised or named cannot pass for a line of its own (nor, in a CI log, for a
+    workflow command such as "::add-mask::")."""
+    return LINE_BREAK.sub(" ↵ ", text)
 
 
 def next_step(report: Report) -> str:
@@ -185,7 +194,9 @@ def _wrapped(text: str, first: int, then: int, width: int | None) -> list[str]:
         return [text]
     lines = textwrap.wrap(text, width=max(width, first + 20), initial_indent=" " * first,
                           subsequent_indent=" " * then, break_on_hyphens=False) or [" " * first]
-    return [lines[0][first:], *lines[1:]]
+    # a word that begins a line is the student's: "::" there would read as a workflow command in a CI log
+    return [lines[0][first:], *(line.replace("::", ":\u200b:", 1) if line.lstrip().startswith("::") else line
+                                for line in lines[1:])]
 
 
 def _number(x: float) -> str:

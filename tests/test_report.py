@@ -188,3 +188,14 @@ def test_the_last_line_says_what_to_do_next(statuses: list[str], internal: bool,
     checks = tuple(result(name, status, internal_error=internal and status == "error")  # type: ignore[arg-type]
                    for name, status in zip("ab", statuses, strict=True))
     assert says in render_text(Report("s", checks)).splitlines()[-1]
+
+
+@given(st.text(max_size=60), st.text(max_size=60))
+def test_no_text_from_a_submission_can_start_a_line_of_the_report(message: str, note: str) -> None:
+    """Every line begins with the grader's own words, so a student's exception cannot print a fake line
+    (or, in a CI log, a workflow command such as ::add-mask::)."""
+    report = Report(f"s\n{note}", (result("a", "failed", message=f"x\n::add-mask::{message}\r::error::{note}"),),
+                    {"task2": f"n\n::warning::{note}"}, (f"see\n::stop-commands::{note}",))
+    for width in (None, 60):
+        for line in render_text(report, width=width).splitlines():
+            assert not line.lstrip().startswith("::"), line
