@@ -118,9 +118,10 @@ def test_replacing_the_workers_own_functions_earns_no_mark(case: str, rubric: Ru
 @pytest.mark.slow
 def test_a_hang_costs_one_timeout_and_the_later_checks_say_why(graded: Callable[[str], Report]) -> None:
     checks = {c.id: c for c in graded("lstm_forward_hangs").checks}
-    assert "line 36 (in forward)" in checks["lstm.forward"].message
+    loop = re.compile(r"line 3[67] \(in forward\)")  # `while True:` / `pass`: the stack dump catches either
+    assert loop.search(checks["lstm.forward"].message), checks["lstm.forward"].message
     for later in ("lstm.gradcheck", "lstm.state_carry", "lstm.loss_decrease"):
         assert checks[later].message.startswith("not run: code it needs already ran past its time limit "
                                                 "(lstm.forward: no answer within the time limit of"), later
-        assert "line 36 (in forward)" in checks[later].message
+        assert loop.search(checks[later].message), later
     assert checks["lstm.criterion"].status == "passed"  # it never calls forward
