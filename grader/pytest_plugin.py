@@ -19,10 +19,9 @@ from typing import TYPE_CHECKING, Iterable, NoReturn
 
 import pytest
 
-from grader.report import ADDED, CheckResult, Report
+from grader.report import PARTS, CheckResult, Report
 
 if TYPE_CHECKING:
-    import re
     from collections.abc import Generator
 
     from grader.rubric import Rubric
@@ -180,15 +179,11 @@ class CheckItem(pytest.Item):
 def failure_text(check: CheckResult) -> str:
     """A failed check as the text report says it, with what the grader added (the smallest failing
     example, the likely mistake, notes, printed output) on lines of their own, then the points."""
-    lines = [HIDDEN] if check.visibility == "hidden" else [ADDED.sub(_own_line, check.message)]
+    lines = [HIDDEN] if check.visibility == "hidden" else PARTS.split(check.message)
     lines.append(f"{check.status}: {_number(check.score)}/{_number(check.max_score)} points")
     if check.internal_error:
         lines.append(GRADER_FAULT)
     return "\n".join(lines)
-
-
-def _own_line(added: re.Match[str]) -> str:
-    return "\n" + added[0].removeprefix("; ")
 
 
 def _number(x: float) -> str:

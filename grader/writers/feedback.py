@@ -10,6 +10,7 @@ from html import escape
 
 from grader.mistakes import CATALOG, describe
 from grader.report import CheckResult, Report
+from grader.writers import clip
 
 MAX_MESSAGE = 2000
 """Characters of a message shown; the rest is cut (a message can carry a student's printed text)."""
@@ -61,7 +62,7 @@ def feedback_page(report: Report) -> str:
 
 
 def _name(report: Report) -> str:
-    return _clip(report.student_name, 200)
+    return clip(report.student_name, 200)
 
 
 def _heading(report: Report, name: str) -> str:
@@ -80,9 +81,9 @@ def _status_counts(report: Report) -> list[tuple[str, int]]:
 
 def _files(report: Report) -> list[str]:
     """The files graded and what loading noticed, one line each."""
-    lines = [f"<li>{escape(task)}: <code>{escape(_clip(name, 300))}</code></li>" for task, name in
+    lines = [f"<li>{escape(task)}: <code>{escape(clip(name, 300))}</code></li>" for task, name in
              sorted(report.files.items())]
-    lines += [f"<li>note: {escape(_clip(note, MAX_MESSAGE))}</li>" for note in report.notes]
+    lines += [f"<li>note: {escape(clip(note, MAX_MESSAGE))}</li>" for note in report.notes]
     return ['<ul class="files muted">', *lines, "</ul>"] if lines else []
 
 
@@ -96,7 +97,7 @@ def _checks(report: Report) -> list[str]:
 
 def _check(check: CheckResult) -> str:
     lines = [f'<section class="check {check.status}" id="{escape(check.id)}">', _title(check),
-             f'<p class="message">{escape(_clip(_lead(check), MAX_MESSAGE))}</p>']
+             f'<p class="message">{escape(clip(_lead(check), MAX_MESSAGE))}</p>']
     lines += _example(check) + _diagnosis(check) + _output(check) + _written(check)
     if check.internal_error:
         lines.append("<p><strong>This is a fault of the grader, not of your code:</strong> your tutor will "
@@ -142,7 +143,7 @@ def _example(check: CheckResult) -> list[str]:
     if not example:
         return []
     return [f'<p class="example"><strong>Smallest failing example:</strong> '
-            f"<code>{escape(_clip(str(example), MAX_MESSAGE))}</code></p>"]
+            f"<code>{escape(clip(str(example), MAX_MESSAGE))}</code></p>"]
 
 
 def _diagnosis(check: CheckResult) -> list[str]:
@@ -158,7 +159,7 @@ def _printed(check: CheckResult) -> list[str]:
     output = check.details.get("output")
     if not isinstance(output, (list, tuple)):
         return []
-    return [_clip(str(line), MAX_LINE) for line in output[:MAX_LINES]]
+    return [clip(str(line), MAX_LINE) for line in output[:MAX_LINES]]
 
 
 def _output(check: CheckResult) -> list[str]:
@@ -174,7 +175,7 @@ def _written(check: CheckResult) -> list[str]:
     answers = check.details.get("answers")
     if not isinstance(answers, dict) or not answers:
         return []
-    items = [f"<dt><code>{escape(_clip(str(key), 100))}</code></dt><dd><pre>{escape(_clip(str(text), MAX_MESSAGE))}"
+    items = [f"<dt><code>{escape(clip(str(key), 100))}</code></dt><dd><pre>{escape(clip(str(text), MAX_MESSAGE))}"
              f"</pre></dd>" for key, text in answers.items()]
     return ["<p><strong>Your written answers:</strong></p>", '<dl class="answers">', *items, "</dl>"]
 
@@ -190,14 +191,9 @@ def _skipped(checks: list[CheckResult]) -> list[str]:
     for message, group in by_reason.items():
         ids = ", ".join(f'<code class="id">{escape(c.id)}</code>' for c in group)
         points = _points(0, sum(c.max_score for c in group))
-        items.append(f"<li>{ids} ({points}): {escape(_clip(message, MAX_MESSAGE))}</li>")
+        items.append(f"<li>{ids} ({points}): {escape(clip(message, MAX_MESSAGE))}</li>")
     return ['<section class="check skipped">', "<h2>Not run</h2>", "<ul>", *items, "</ul>", "</section>"]
 
 
 def _points(score: float, max_score: float) -> str:
     return f"{score:g} / {max_score:g} point{'' if max_score == 1 else 's'}"
-
-
-def _clip(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters, saying how much was cut."""
-    return text if len(text) <= limit else f"{text[:limit]}… ({len(text) - limit} more characters)"

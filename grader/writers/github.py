@@ -32,6 +32,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from grader.report import CheckResult, Report
+from grader.writers import clip
 
 ANNOTATIONS = 10
 """Error annotations GitHub shows for one step; it drops the rest silently."""
@@ -78,10 +79,10 @@ def step_summary(report: Report) -> str:
     what loading noticed. The student's text is escaped so that it shows as written and stays in its cell."""
     lines = ["## Autograder report", "", "| Check | Status | Points | Message |", "| --- | --- | ---: | --- |"]
     lines += [f"| {_markdown(c.id)} | {_STATUS[c.status]} | {_number(c.score)} / {_number(c.max_score)} | "
-              f"{_markdown(_clip(_said(c), MAX_CELL))} |" for c in report.checks]
+              f"{_markdown(clip(_said(c), MAX_CELL))} |" for c in report.checks]
     lines += ["", f"**Total: {_number(report.score)} / {_number(report.max_score)} points**", ""]
     lines += [f"- {_markdown(task)}: {_markdown(name)}" for task, name in sorted(report.files.items())]
-    lines += [f"- note: {_markdown(_clip(note, MAX_CELL))}" for note in report.notes]
+    lines += [f"- note: {_markdown(clip(note, MAX_CELL))}" for note in report.notes]
     return "\n".join(lines) + "\n"
 
 
@@ -123,7 +124,7 @@ def _annotation(check: CheckResult, name: str | None) -> str:
         if line:
             properties["line"] = str(line)
     properties["title"] = _points(check)
-    return _command("error", properties, _clip(_said(check), MAX_MESSAGE))
+    return _command("error", properties, clip(_said(check), MAX_MESSAGE))
 
 
 def _command(name: str, properties: dict[str, str], data: str) -> str:
@@ -171,7 +172,7 @@ def _classroom_test(check: CheckResult, name: str, limit: int) -> dict[str, Any]
     """One test as autograding-command-grader writes it; the reporter sums `score` and prints `name`,
     `message` (for an error) and `line_no` (unless 0), hence the message made inert. No test code: that would
     be the reference."""
-    message = _inert(_clip(_said(check), limit)) if limit else ""
+    message = _inert(clip(_said(check), limit)) if limit else ""
     return {"name": check.id, "status": _CLASSROOM[check.status], "score": check.score, "message": message,
             "test_code": "", "filename": _inert(name), "line_no": (_line(check, name) if name else None) or 0,
             "duration": 0}
@@ -186,11 +187,6 @@ def _markdown(text: str) -> str:
     """Text that GitHub's Markdown shows as written, on one line, inside a table cell: HTML and Markdown's
     inline marks (emphasis, code, links, pipes, math, mentions) escaped, line breaks as <br>."""
     return "<br>".join(part.translate(_MARKDOWN) for part in _NEWLINE.split(text))
-
-
-def _clip(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters, saying how much was cut."""
-    return text if len(text) <= limit else f"{text[:limit]}… ({len(text) - limit} more characters)"
 
 
 def _number(x: float) -> str:

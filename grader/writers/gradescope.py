@@ -11,8 +11,8 @@ import math
 import re
 from typing import Any
 
-from grader.mistakes import CATALOG, describe
 from grader.report import STATUSES, CheckResult, Report
+from grader.writers import clip, spelled_out
 
 MAX_OUTPUT = 10_000
 """Characters of one output shown; the rest is cut. The spec sets no limit, but a message can carry a
@@ -64,18 +64,7 @@ def _summary(report: Report) -> str:
 
 def _shown(check: CheckResult) -> str:
     """The check's message, with the smallest failing example and the mistake on lines of their own."""
-    example = check.details.get("example")
-    message = check.message
-    if example:
-        message = message.replace(f"; smallest failing example: {example}", "", 1)
-    if check.diagnosis is not None and check.diagnosis in CATALOG:
-        message = message.replace(f"; {describe(check.diagnosis)}", "", 1)
-    lines = [message]
-    if example:
-        lines.append(f"Smallest failing example: {example}")
-    if check.diagnosis is not None:
-        mistake = CATALOG.get(check.diagnosis)
-        lines.append(f"Most likely: {mistake.words + ' ' if mistake else ''}[{check.diagnosis}]")
+    lines = spelled_out(check)
     if check.internal_error:
         lines.append("This is a fault of the grader, not of your code: your tutor will look at it.")
     return "\n".join(lines)
@@ -104,8 +93,7 @@ def _execution_time(seconds: object) -> dict[str, int]:
 
 def _output(text: str) -> str:
     """`text` as Gradescope can take it, cut to MAX_OUTPUT characters saying how much was cut."""
-    text = _UNSENDABLE.sub("", text)
-    return text if len(text) <= MAX_OUTPUT else f"{text[:MAX_OUTPUT]}… ({len(text) - MAX_OUTPUT} more characters)"
+    return clip(_UNSENDABLE.sub("", text), MAX_OUTPUT)
 
 
 def _dump(results: dict[str, Any]) -> str:

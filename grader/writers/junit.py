@@ -14,8 +14,8 @@ import math
 import re
 import xml.etree.ElementTree as ET
 
-from grader.mistakes import CATALOG, describe
 from grader.report import CheckResult, Report
+from grader.writers import clip, spelled_out
 
 SUITE = "lab5"
 MAX_TEXT = 10_000
@@ -63,7 +63,7 @@ def _testcase(suite: ET.Element, check: CheckResult) -> None:
                          time=f"{_seconds(check.details.get('seconds')) or 0.0:.3f}")
     if check.status in _VERDICT:
         lead = HIDDEN if check.visibility == "hidden" else check.lead
-        verdict = ET.SubElement(case, _VERDICT[check.status], message=_attribute(_clip(lead, MAX_LEAD)))
+        verdict = ET.SubElement(case, _VERDICT[check.status], message=_attribute(clip(lead, MAX_LEAD)))
         body = _body(check)
         if check.status != "skipped" or body != lead:  # a skipped check's reason is usually all it has to say
             verdict.text = _text(body)
@@ -74,21 +74,10 @@ def _body(check: CheckResult) -> str:
     """The whole message, with the smallest failing example and the mistake on lines of their own."""
     if check.visibility == "hidden":
         return HIDDEN
-    example = check.details.get("example")
-    message = check.message
-    if example:
-        message = message.replace(f"; smallest failing example: {example}", "", 1)
-    if check.diagnosis is not None and check.diagnosis in CATALOG:
-        message = message.replace(f"; {describe(check.diagnosis)}", "", 1)
-    lines = [message]
-    if example:
-        lines.append(f"Smallest failing example: {example}")
-    if check.diagnosis is not None:
-        mistake = CATALOG.get(check.diagnosis)
-        lines.append(f"Most likely: {mistake.words + ' ' if mistake else ''}[{check.diagnosis}]")
+    lines = spelled_out(check)
     if check.internal_error:
         lines.append("This is a fault of the grader, not of the submission.")
-    return _clip("\n".join(lines), MAX_TEXT)
+    return clip("\n".join(lines), MAX_TEXT)
 
 
 def _seconds(value: object) -> float | None:
@@ -106,8 +95,3 @@ def _attribute(text: str) -> str:
 def _text(text: str) -> str:
     """Text an element can hold, its line ends as a parser reads them back."""
     return _NOT_XML.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _clip(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters, saying how much was cut."""
-    return text if len(text) <= limit else f"{text[:limit]}… ({len(text) - limit} more characters)"

@@ -13,6 +13,7 @@ from typing import Any, Mapping, Sequence
 
 from grader.mistakes import CATALOG
 from grader.report import STATUSES, CheckResult, Report
+from grader.writers import clip
 
 MAX_NAME, MAX_MESSAGE, MAX_TRACEBACK = 80, 300, 4000
 """Characters shown of a name, of a message, of a grader's traceback."""
@@ -370,7 +371,4 @@ def _sort_key(report: Report) -> tuple[str, str]:
 
 def _text(value: object, limit: int) -> str:
     """A student's (or anyone's) text, cut to `limit` characters and escaped for HTML."""
-    text = str(value)
-    if len(text) > limit:
-        text = f"{text[:limit]}… ({len(text) - limit} more characters)"
-    return escape(text)
+    return escape(clip(str(value), limit))
