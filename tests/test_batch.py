@@ -117,17 +117,19 @@ def test_an_interrupted_batch_resumes_without_regrading_or_losing_anyone(tmp_pat
     moodle_class(download, ["solved", "rnn_sigmoid", "lstm_mse", "rnn_missing_bias", "lstm_state_swapped",
                             "solved", "lstm_cell_loop", "rnn_relu", "solved", "lstm_both_h"])
     out = tmp_path / "out"
-    before = _processes()
+    (tmp_path / "tmp").mkdir()
+    marked = {**os.environ, "TMPDIR": str(tmp_path / "tmp")}  # the fork server and its workers keep TMPDIR
     process = subprocess.Popen([sys.executable, "-m", "grader", "batch", str(download), "--out", str(out),
-                                "-j", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                "-j", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=marked)
     while len(list((out / "reports").glob("*.json"))) < 2:
         time.sleep(0.05)
     time.sleep(random.uniform(0.0, 2.0))
+    assert len(_processes(marked["TMPDIR"])) >= 4  # the probe sees them: the batch, 2 lanes, the fork server
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err[-2000:]
     time.sleep(1.0)
-    assert not (_processes() - before), "processes of the batch survived it"
+    assert not _processes(marked["TMPDIR"]), "processes of the batch survived it"
     first = {p.name: p.stat().st_mtime_ns for p in (out / "reports").glob("*.json")}
     assert 2 <= len(first) <= 11
     again = batch(str(download), "--out", str(out), "-j", "2")
@@ -204,13 +206,15 @@ def without_times(worksheet: Path) -> list[list[str]]:
     return [row[:column] + row[column + 1:] for row in rows]
 
 
-def _processes() -> set[int]:
-    """Every live process of this machine running Python (the batch's lanes, servers and workers)."""
+def _processes(tmpdir: str) -> set[int]:
+    """The live processes of a batch run with TMPDIR=`tmpdir`: the batch, its lanes, its fork server and
+    workers (the server keeps TMPDIR, and a forked process its parent's environment); other processes
+    of the machine, a test run's or a user's, are not counted."""
     found = set()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if b"python" in (entry / "cmdline").read_bytes() and int(entry.name) != os.getpid():
+                if f"TMPDIR={tmpdir}".encode() in (entry / "environ").read_bytes().split(b"\0"):
                     found.add(int(entry.name))
             except OSError:
                 continue
