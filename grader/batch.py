@@ -28,11 +28,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 from grader.checks.lstm import torch_in_grader
-from grader.errors import InternalError
+from grader.errors import InternalError, UsageError
 from grader.pipeline import failed_report, grade
 from grader.report import Report, render_json
 from grader.rubric import Rubric, load_rubric
-from grader.sandbox import Sandbox
+from grader.sandbox import STRONG, Sandbox, backend, open_sandbox
+from grader.sandbox.linux import LinuxSandbox
 from grader.students import Student, copy_out, find_students, fingerprint, in_shard
 
 REPORTS = "reports"
@@ -73,8 +74,11 @@ Listener = Callable[[Done], None]
 
 def run(source: Path, out: Path, rubric: Rubric, jobs: int = 1, shard: tuple[int, int] | None = None,
         force: bool = False, on_start: Callable[[int], None] = lambda total: None,
-        on_done: Listener = lambda done: None) -> Outcome:
-    """Grade every student of `source` in this shard whose report is missing or stale, `jobs` at a time."""
+        on_done: Listener = lambda done: None, allow_weak_isolation: bool = False) -> Outcome:
+    """Grade every student of `source` in this shard whose report is missing or stale, `jobs` at a time.
+
+    UsageError, before grading anyone, where student code would not run behind namespaces, unless
+    `allow_weak_isolation`."""
     started = time.monotonic()
     students = [s for s in find_students(source, outside=out) if in_shard(s.key, shard)]
     (out / REPORTS).mkdir(parents=True, exist_ok=True)
@@ -82,18 +86,40 @@ def run(source: Path, out: Path, rubric: Rubric, jobs: int = 1, shard: tuple[int
     hashed = [(s, fingerprint(s)) for s in students]
     todo = [(s, fp) for s, fp in hashed if force or not _up_to_date(out, s, fp, rubric_hash)]
     outcome = Outcome(len(students), resumed=len(students) - len(todo))
-    on_start(len(todo))
 
     def heard(done: Done) -> None:
         outcome.graded.append(done)
         on_done(done)
 
-    try:
-        _grade_all(todo, out, rubric, jobs, rubric_hash, heard)
-    except KeyboardInterrupt:
-        outcome.interrupted = True
+    with contextlib.ExitStack() as stack:
+        server = stack.enter_context(LinuxSandbox()) if todo and _forked() and backend() == "linux" else None
+        if todo and not allow_weak_isolation:
+            _refuse_weak(server.isolation() if server is not None else "process")
+        on_start(len(todo))
+        try:
+            _grade_all(todo, out, rubric, jobs, rubric_hash, heard, server)
+        except KeyboardInterrupt:
+            outcome.interrupted = True
     outcome.seconds = time.monotonic() - started
     return outcome
+
+
+def _refuse_weak(isolation: str) -> None:
+    """UsageError unless student code would run behind namespaces (SECURITY.md)."""
+    if isolation == STRONG:
+        return
+    why = {"linux-process": "this kernel or container refuses the namespaces a worker needs",
+           "process": "this system has no Linux namespaces, or GRADER_ISOLATION=process chose plain processes"}
+    raise UsageError(f"not grading the class: student code would run with isolation {isolation!r} here "
+                     f"({why.get(isolation, 'weaker walls than namespaces')}), so it could read and change "
+                     "your files: other students' submissions, the marks, the rubric. Grade on Linux where "
+                     "namespaces are allowed, or pass --allow-weak-isolation to accept that (see SECURITY.md)")
+
+
+def _forked() -> bool:
+    """Whether lanes start as forks of the batch (Linux), rather than new interpreters (fork is unsafe on
+    macOS and absent on Windows)."""
+    return sys.platform == "linux"
 
 
 def rubric_fingerprint(rubric: Rubric) -> str:
@@ -113,14 +139,14 @@ def _up_to_date(out: Path, student: Student, submission_hash: str, rubric_hash: 
 
 
 def _grade_all(todo: list[tuple[Student, str]], out: Path, rubric: Rubric, jobs: int, rubric_hash: str,
-               on_done: Listener) -> None:
-    """Hand the students one at a time to `jobs` lanes; a lane that dies is replaced, and the student
-    it was grading gets an error report."""
+               on_done: Listener, server: LinuxSandbox | None) -> None:
+    """Hand the students one at a time to `jobs` lanes (sharing the fork `server`, if any); a lane that
+    dies is replaced, and the student it was grading gets an error report."""
     if not todo:
         return
-    lanes = _Lanes(str(rubric.path), str(out), rubric_hash)
+    lanes = _Lanes(str(rubric.path), str(out), rubric_hash, server)
     waiting = list(reversed(todo))
-    with _interruptible(), lanes:
+    with _interruptible():
         try:
             for _ in range(min(jobs, len(todo))):
                 lanes.give(lanes.start(), waiting.pop())
@@ -145,28 +171,18 @@ def _grade_all(todo: list[tuple[Student, str]], out: Path, rubric: Rubric, jobs:
 class _Lanes:
     """The lane processes of a batch, each with its own queue of work, and what each is grading."""
 
-    def __init__(self, rubric: str, out: str, rubric_hash: str) -> None:
-        # Linux: a lane starts as a copy of the batch, its modules already imported, and shares the
-        # batch's fork server; elsewhere a new interpreter with its own (fork is unsafe on macOS, absent
-        # on Windows)
-        forked = sys.platform == "linux"
-        self.context: Any = multiprocessing.get_context("fork" if forked else "spawn")
-        self.server = Sandbox() if forked else None
-        if forked:  # imported once while the server warms up, not once in every lane (1.5 s each)
+    def __init__(self, rubric: str, out: str, rubric_hash: str, server: LinuxSandbox | None) -> None:
+        # a forked lane starts as a copy of the batch, its modules already imported, and shares the fork
+        # `server` (Linux backend) or starts workers of its own; a spawned lane has a sandbox of its own
+        self.context: Any = multiprocessing.get_context("fork" if _forked() else "spawn")
+        if _forked():  # imported once while the server warms up, not once in every lane (1.5 s each)
             torch_in_grader()
-        self.arguments = (rubric, out, rubric_hash, self.server)
+        self.arguments = (rubric, out, rubric_hash, server)
         self.results: Any = self.context.Queue()
         self.processes: dict[int, tuple[BaseProcess, Any]] = {}
         self.working: dict[int, tuple[Student, str]] = {}
         self.lost: list[tuple[Student, str]] = []
         self.deaths = self.started = 0
-
-    def __enter__(self) -> _Lanes:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.server is not None:
-            self.server.close()
 
     @property
     def busy(self) -> bool:
@@ -245,7 +261,7 @@ def _lane_died(item: tuple[Student, str], out: Path, rubric: Rubric, rubric_hash
     return _done(student, report)
 
 
-def lane(number: int, rubric_path: str, out: str, rubric_hash: str, server: Sandbox | None, tasks: Any,
+def lane(number: int, rubric_path: str, out: str, rubric_hash: str, server: LinuxSandbox | None, tasks: Any,
          results: Any) -> None:
     """One lane: a warm sandbox (on the batch's fork `server` when there is one) grading students one
     after another until told to stop."""
@@ -262,18 +278,19 @@ def lane(number: int, rubric_path: str, out: str, rubric_hash: str, server: Sand
             results.put((number, _done(student, report)))
             if report.internal_error:  # a broken sandbox (or shared server) must not cost the next student
                 sandbox.close()
-                sandbox = Sandbox()
+                sandbox = open_sandbox()
     finally:
         sandbox.close()
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _on(server: Sandbox | None) -> Sandbox:
-    """A sandbox on the batch's fork server, or on a server of its own when that one is gone."""
+def _on(server: LinuxSandbox | None) -> Sandbox:
+    """A sandbox on the batch's fork server, or a sandbox of its own (when that server is gone, or there
+    is none)."""
     if server is not None:
         with contextlib.suppress(InternalError):
-            return Sandbox(on=server)
-    return Sandbox()
+            return LinuxSandbox(on=server)
+    return open_sandbox()
 
 
 def _next(tasks: Any, parent: int) -> tuple[Student, str] | None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import io
 import os
 import re
 import shutil
@@ -34,6 +35,7 @@ from grader.errors import InternalError, RubricError, UsageError
 from grader.pipeline import grade
 from grader.report import Report, render_json, render_text
 from grader.resources import starter_files
+from grader.sandbox import backend
 from grader.rubric import Rubric, load_rubric
 from grader.writers import github
 from grader.writers.gradescope import gradescope_json
@@ -84,6 +86,9 @@ def parser() -> argparse.ArgumentParser:
     batch.add_argument("--worksheet", help="the grading worksheet downloaded from Moodle, to fill in")
     batch.add_argument("--shard", type=_shard, help="K/N: grade only the students of shard K of N")
     batch.add_argument("--force", action="store_true", help="grade every student again, even if up to date")
+    batch.add_argument("--allow-weak-isolation", action="store_true",
+                       help="grade even where student code cannot be walled off in Linux namespaces (it could "
+                            "then read and change your files: see SECURITY.md)")
     export = commands.add_parser("export", help="rebuild a batch's grades, feedback and summary from its reports",
                                  description="Rebuild grades.csv, feedback.zip, results.csv and summary.html from "
                                              "DIR/reports alone (scores follow the rubric's points; no code runs).")
@@ -91,6 +96,15 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--rubric", help="rubric file (default: grader.yaml of this project)")
     export.add_argument("--worksheet", help="the grading worksheet downloaded from Moodle, to fill in")
     return top
+
+
+def _utf8_output() -> None:
+    """Reports in UTF-8 wherever they go: Windows writes a redirected stdout in its ANSI code page
+    (cp1252), in which a report's "²" or "↵" cannot be written, and a JUnit file says it is UTF-8."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+        if encoding != "utf8" and isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(encoding="utf-8", errors="replace")
 
 
 def _positive(text: str) -> int:
@@ -107,6 +121,7 @@ def _shard(text: str) -> tuple[int, int]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _utf8_output()
     args = parser().parse_args(argv)
     if args.command in ("batch", "export"):
         return _class_command(args)
@@ -115,6 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "gradescope-bundle":
         return _gradescope_bundle(Path(args.out))
     try:
+        backend()  # an unknown or unavailable GRADER_ISOLATION is a usage error, before any grading
         rubric = _only(load_rubric(args.rubric), args.task)
         started = time.monotonic()
         report = grade(args.path, rubric)
@@ -227,6 +243,8 @@ def _class_command(args: argparse.Namespace) -> int:
     try:
         rubric = load_rubric(args.rubric)
         out = Path(args.out)
+        if args.command == "batch":
+            backend()
         if args.command == "export":
             written = export.export(out, rubric, _optional(args.worksheet))
             _warn_unlisted(out, _optional(args.worksheet))
@@ -236,7 +254,8 @@ def _class_command(args: argparse.Namespace) -> int:
             raise UsageError(f"{worksheet}: no such file")
         progress = Progress(sys.stderr)
         outcome = batch.run(Path(args.submissions), out, rubric, args.jobs, args.shard, args.force,
-                            on_start=progress.start, on_done=progress)
+                            on_start=progress.start, on_done=progress,
+                            allow_weak_isolation=args.allow_weak_isolation)
         progress.finish()
         export.save_run(out, {"seconds": round(outcome.seconds, 1), "graded": len(outcome.graded),
                               "resumed": outcome.resumed, "jobs": args.jobs, "rubric": str(rubric.path),

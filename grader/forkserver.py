@@ -11,6 +11,7 @@ closes. It never imports the reference or the checks.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import select
@@ -22,17 +23,15 @@ for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUM
     os.environ[_name] = "1"
 
 import numpy.random  # noqa: E402,F401  (warm imports are the point of the server; every worker seeds it)
-import torch  # noqa: E402
+import torch  # noqa: E402,F401
 
-from grader.worker import serve  # noqa: E402
+from grader.worker import confine_linux, serve, warm_up  # noqa: E402
 
 READY = b'{"ready": true}'
 
 
 def main() -> None:
-    torch.set_num_threads(1)  # a child forked from a multi-threaded torch hangs in libgomp
-    torch.set_num_interop_threads(1)
-    _warm()
+    warm_up()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers are reaped by the kernel
     control = socket.socket(fileno=int(sys.argv[1]))  # SOCK_SEQPACKET: one request, one message
     control.send(READY)
@@ -76,20 +75,6 @@ def _answer(channel: socket.socket, data: bytes, fds: list[int], channels: list[
         target.send(reply)
 
 
-def _warm() -> None:
-    """Once, what every task 3 worker would otherwise pay for after its fork: an optimizer's first
-    construction imports some 800 modules (2.4 s here), an LSTM's first call sets itself up (0.5 s)."""
-    for dtype in (torch.float32, torch.float64):
-        model = torch.nn.Sequential(torch.nn.Linear(2, 2)).to(dtype)
-        lstm, cell = torch.nn.LSTM(2, 2).to(dtype), torch.nn.LSTMCell(2, 2).to(dtype)
-        optimizer = torch.optim.SGD([*model.parameters(), *lstm.parameters(), *cell.parameters()], lr=0.1)
-        output, _ = lstm(torch.zeros(3, 1, 2, dtype=dtype))
-        scores = model(output[:, 0]) + cell(torch.zeros(3, 2, dtype=dtype))[0]
-        torch.nn.functional.cross_entropy(scores, torch.zeros(3, dtype=torch.long)).backward()
-        optimizer.step()
-    torch.manual_seed(0)  # nothing of this warming shows in a worker, which seeds its own generators
-
-
 def _fork_worker(spec: dict[str, object], fds: list[int], channels: list[socket.socket]) -> int:
     pid = os.fork()
     if pid:
@@ -98,7 +83,8 @@ def _fork_worker(spec: dict[str, object], fds: list[int], channels: list[socket.
         for channel in channels:
             channel.close()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        serve(spec, socket.socket(fileno=os.dup(fds[0])), (fds[1], fds[2]))
+        sock = socket.socket(fileno=os.dup(fds[0]))
+        serve(spec, sock, functools.partial(confine_linux, output=(fds[1], fds[2]), keep=sock.fileno()))
         code = 0
     except BaseException:  # noqa: BLE001  (a worker must never return into the server loop)
         code = 70

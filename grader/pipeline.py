@@ -16,7 +16,7 @@ from grader.checks.context import Context
 from grader.errors import InternalError, SubmissionFault, UsageError, WorkerTimeout
 from grader.report import CheckResult, Report, Status
 from grader.rubric import CheckConfig, Rubric, load_rubric
-from grader.sandbox import Sandbox
+from grader.sandbox import ISOLATIONS, STRONG, Sandbox, open_sandbox
 from grader.source import Program, prepare
 from grader.checks.answers import Answers
 from grader.lab import ANSWERS, DEFINES, TASKS
@@ -63,7 +63,7 @@ def grade(path: Path | str, rubric: Rubric | None = None, sandbox: Sandbox | Non
         results = tuple(run_check(c, grading) for c in rubric.checks)
     submission = grading.submission
     notes = (*_notes(submission, grading.programs), *_weak_walls(grading.walls))
-    return Report(str(path), results, _file_names(submission), notes)
+    return Report(str(path), results, _file_names(submission), notes, isolation=_isolation(grading.walls))
 
 
 def failed_report(path: str, rubric: Rubric, e: Exception) -> Report:
@@ -97,7 +97,7 @@ def _started(stack: contextlib.ExitStack, grading: Grading) -> Sandbox | None:
     if "task3" in grading.programs:  # lstm.gradcheck's reference needs torch: import it while the server starts
         threading.Thread(target=importlib.import_module, args=("torch",), daemon=True).start()
     try:
-        return stack.enter_context(Sandbox())
+        return stack.enter_context(open_sandbox())
     except Exception as e:  # without a sandbox no student code runs; the checks that need it say why
         for task, program in grading.programs.items():
             if not program.fatal:
@@ -274,9 +274,16 @@ def _private_folders(grading: Grading) -> tuple[Path, ...]:
             submission.absolute().parent)  # both, when the tutor's path is a link
 
 
+def _isolation(walls: set[tuple[str, str]]) -> str | None:
+    """The weakest walls any worker had (grader.sandbox.ISOLATIONS); None if no worker ran."""
+    got = {isolation for isolation, _ in walls}
+    return max(got, key=lambda i: ISOLATIONS.index(i) if i in ISOLATIONS else len(ISOLATIONS), default=None)
+
+
 def _weak_walls(walls: set[tuple[str, str]]) -> list[str]:
     """A warning when some worker ran with fewer walls than this grader can build (SECURITY.md)."""
-    weak = sorted({w for w in walls if w != ("namespaces", "seccomp")})
+    # the portable backend's walls are what it has: the report's isolation line says so
+    weak = sorted({w for w in walls if w != (STRONG, "seccomp") and w[0] != "process"})
     if not weak:
         return []
     got = "; ".join(f"isolation {i}, new processes stopped by {p}" for i, p in weak)

@@ -26,6 +26,9 @@ ARRAY_KEY = "__array__"
 MAX_FRAME = 256 * 1024 * 1024
 MAX_NPY_HEADER = 4096
 MAX_DIMS = 32
+TOKEN_BYTES = 64
+"""What a spawned worker sends first on its connection (grader.sandbox.process): its token, 32 random
+bytes in hex."""
 NPY_LENGTHS = {(1, 0): "<H", (2, 0): "<I"}
 """The .npy versions numpy writes for plain arrays, and the size of their header length."""
 DTYPES: dict[str, np.dtype[Any]] = {str(npy.dtype_to_descr(np.dtype(t))): np.dtype(t) for t in (
@@ -81,13 +84,17 @@ def receive(sock: socket.socket, deadline: float | None = None, limit: int = MAX
     return decode(_read(sock, size, deadline))
 
 
+def readable(sock: socket.socket, deadline: float) -> bool:
+    """Whether `sock` has something to read (or has closed) before `deadline` (time.monotonic())."""
+    left = deadline - time.monotonic()
+    return left > 0 and bool(select.select([sock], [], [], left)[0])
+
+
 def _read(sock: socket.socket, n: int, deadline: float | None) -> bytes:
     chunks: list[bytes] = []
     while n:
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([sock], [], [], left)[0]:
-                raise TimeoutError
+        if deadline is not None and not readable(sock, deadline):
+            raise TimeoutError
         chunk = sock.recv(min(n, 1 << 20))
         if not chunk:
             raise ProtocolError("the connection closed")

@@ -71,6 +71,9 @@ class Report:
     """In a batch: {"id": ..., "name": ...} (Moodle's participant number and full name)."""
     batch: Mapping[str, Any] | None = None
     """In a batch: what the report was made from (content hashes) and how long it took."""
+    isolation: str | None = None
+    """The walls student code ran behind (grader.sandbox.ISOLATIONS: the weakest any of its workers had);
+    None when none of it ran."""
 
     @property
     def score(self) -> float:
@@ -103,6 +106,7 @@ class Report:
             "internal_error": self.internal_error,
             "files": dict(self.files),
             "notes": list(self.notes),
+            "isolation": self.isolation,
             "checks": [c.to_dict() for c in self.checks],
             **extra,
         }
@@ -112,7 +116,7 @@ class Report:
         """A report as to_dict wrote it; its score and max_score are re-derived from the checks."""
         return cls(str(data["submission"]), tuple(CheckResult.from_dict(c) for c in data["checks"]),
                    dict(data.get("files") or {}), tuple(data.get("notes") or ()), data.get("student"),
-                   data.get("batch"))
+                   data.get("batch"), data.get("isolation"))
 
 
 def render_json(report: Report) -> str:
@@ -126,6 +130,12 @@ def _plain(value: object) -> object:
     raise TypeError(f"cannot write {type(value).__name__} in a report")
 
 
+ISOLATION_WORDS = {
+    "linux-namespaces": "linux-namespaces (student code ran in namespaces of its own: it saw none of your files)",
+    "linux-process": "linux-process (this kernel refused namespaces: student code could read your files)",
+    "process": "process (a plain process: student code could read your files; fine for your own work)",
+}
+"""The text report's line on the walls student code ran behind (none when none of it ran)."""
 _MARK = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP"}
 _COLOUR = {"passed": "32", "failed": "31", "error": "35", "skipped": "2"}
 """ANSI colours of the marks: green, red, magenta, dim."""
@@ -144,6 +154,8 @@ def render_text(report: Report, width: int | None = None, colour: bool = False) 
     lines = [f"Submission: {_flat(report.submission)}"]
     lines += [f"  {task}: {_flat(name)}" for task, name in sorted(report.files.items())]
     lines += [f"  note: {_flat(note)}" for note in report.notes]
+    if report.isolation is not None:
+        lines.append(f"  isolation: {_flat(ISOLATION_WORDS.get(report.isolation, report.isolation))}")
     name_width = max((len(c.id) for c in report.checks), default=0)
     for c in report.checks:
         points = f"{_number(c.score)}/{_number(c.max_score)}"

@@ -31,16 +31,20 @@ SYSCALLS: dict[str, tuple[int | None, int | None]] = {
     "userfaultfd": (323, 282), "keyctl": (250, 219), "add_key": (248, 217), "request_key": (249, 218),
     "open_by_handle_at": (304, 265), "name_to_handle_at": (303, 264),
     "io_uring_setup": (425, 425), "io_uring_enter": (426, 426), "io_uring_register": (427, 427),
+    "socket": (41, 198), "socketpair": (53, 199),
 }
 """System call numbers on x86_64 and aarch64 (None: the call does not exist there)."""
 PIVOT_ROOT = {machine: SYSCALLS["pivot_root"][column] for machine, (column, _) in ARCHES.items()}
-DENIED = [name for name in SYSCALLS if name not in ("clone", "clone3")]
+SOCKETS = ("socket", "socketpair")
+DENIED = [name for name in SYSCALLS if name not in ("clone", "clone3", *SOCKETS)]
 """Refused with EPERM: new processes, programs, mounts, namespaces, other processes' memory,
-the kernel's modules, keys and BPF, and io_uring (which bypasses this filter)."""
+the kernel's modules, keys and BPF, and io_uring (which bypasses this filter); and new sockets when
+asked (a worker without a network namespace of its own)."""
 
 
-def seccomp_program(machine: str) -> list[tuple[int, int, int, int]] | None:
+def seccomp_program(machine: str, sockets: bool = False) -> list[tuple[int, int, int, int]] | None:
     """The filter's BPF instructions (code, jt, jf, k) for `machine`; None if its calls are unknown.
+    `sockets`: new sockets are refused too.
 
     Another architecture's calls kill the process. clone3 says ENOSYS, so that the C library
     falls back to clone, whose flags a filter can read: a thread (CLONE_THREAD) is allowed,
@@ -58,7 +62,7 @@ def seccomp_program(machine: str) -> list[tuple[int, int, int, int]] | None:
                 (BPF_JEQ, 0, 4, number["clone"]), (BPF_LD_W_ABS, 0, 0, 16),  # the low half of args[0]
                 (BPF_JSET, 0, 1, CLONE_THREAD), (BPF_RET, 0, 0, RET_ALLOW),
                 (BPF_RET, 0, 0, RET_ERRNO | errno.EPERM)]
-    for name in DENIED:
+    for name in (*DENIED, *(SOCKETS if sockets else ())):
         if name in number:
             program += [(BPF_JEQ, 0, 1, number[name]), (BPF_RET, 0, 0, RET_ERRNO | errno.EPERM)]
     return [*program, (BPF_RET, 0, 0, RET_ALLOW)]
@@ -73,9 +77,10 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(_SockFilter))]
 
 
-def forbid_processes() -> bool:
-    """Install the seccomp filter (after no_new_privs); False where this machine has none."""
-    program = seccomp_program(platform.machine())
+def forbid_processes(sockets: bool = False) -> bool:
+    """Install the seccomp filter (after no_new_privs); False where this machine has none.
+    `sockets`: refuse new sockets too."""
+    program = seccomp_program(platform.machine(), sockets)
     if program is None:
         return False
     if _prctl(PR_SET_NO_NEW_PRIVS, 1) != 0:

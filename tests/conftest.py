@@ -13,6 +13,7 @@ from grader import grade
 from grader.report import Report
 from grader.rubric import Rubric, load_rubric
 from grader.sandbox import Sandbox
+from grader.sandbox.linux import LinuxSandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures" / "submissions"
@@ -31,7 +32,7 @@ def rubric() -> Rubric:
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[Sandbox]:
     """One warm fork server for the whole session, as a batch would use."""
-    with Sandbox() as box:
+    with LinuxSandbox() as box:
         yield box
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import FIXTURES, ROOT
+from conftest import FIXTURES, ROOT, without_isolation
 from grader.export import export, load_reports
 from grader.rubric import load_rubric
 from moodle_import import import_worksheet, is_valid_filename_for_import, shown
@@ -260,17 +260,17 @@ def test_the_lanes_of_a_batch_share_one_fork_server(monkeypatch: pytest.MonkeyPa
     """One server imports and warms torch for every lane (lanes fork from this process, so they share
     the patch that writes down each Sandbox made, and whether it started a server)."""
     from grader import batch as batch_module
-    from grader.sandbox import Sandbox
+    from grader.sandbox.linux import LinuxSandbox
 
     made = tmp_path / "made.txt"
-    real = Sandbox.__init__
+    real = LinuxSandbox.__init__
 
-    def noting(self: Sandbox, on: Sandbox | None = None) -> None:
+    def noting(self: LinuxSandbox, on: LinuxSandbox | None = None) -> None:
         real(self, on)
         with made.open("a") as f:
             f.write(f"{os.getpid()} {'own server' if on is None else 'shared'}\n")
 
-    monkeypatch.setattr(Sandbox, "__init__", noting)
+    monkeypatch.setattr(LinuxSandbox, "__init__", noting)
     folder = tmp_path / "class"
     for name in ("ann", "bob", "cy"):
         shutil.copytree(FIXTURES / "rnn_matmul_operator", folder / name, ignore=shutil.ignore_patterns("*.yaml"))
@@ -283,3 +283,35 @@ def test_the_lanes_of_a_batch_share_one_fork_server(monkeypatch: pytest.MonkeyPa
     assert [line.split(" ", 1)[1] for line in lines].count("own server") == 1
     assert lines[0] == f"{os.getpid()} own server"  # the batch's, made before its lanes
     assert sorted(line.split(" ", 1)[1] for line in lines[1:]) == ["shared", "shared"]
+
+
+def test_a_class_is_not_graded_behind_weak_walls_unless_the_tutor_allows_it(tmp_path: Path) -> None:
+    folder = tmp_path / "class"
+    shutil.copytree(FIXTURES / "rnn_matmul_operator", folder / "ann", ignore=shutil.ignore_patterns("*.yaml"))
+    rubric = tmp_path / "rubric.yaml"
+    rubric.write_text(f"text: {ROOT / 'fixtures' / 'textData.txt'}\nchecks:\n  rnn.forward: {{examples: 2}}\n")
+    env = {**os.environ, "GRADER_ISOLATION": "process"}
+    refused = batch(str(folder), "--out", str(tmp_path / "out"), "--rubric", str(rubric), env=env)
+    assert refused.returncode == 2 and not reports(tmp_path / "out")
+    assert "isolation 'process'" in refused.stderr and "--allow-weak-isolation" in refused.stderr
+    assert "other students' submissions" in refused.stderr
+    allowed = batch(str(folder), "--out", str(tmp_path / "out"), "--rubric", str(rubric), "--allow-weak-isolation",
+                    env=env)
+    assert allowed.returncode == 0, allowed.stderr[-2000:]
+    (report,) = reports(tmp_path / "out").values()
+    assert report["isolation"] == "process" and report["checks"][0]["status"] == "passed"  # type: ignore[index]
+
+
+def test_behind_namespaces_a_class_is_graded_without_being_asked(tmp_path: Path) -> None:
+    from grader.sandbox.linux import LinuxSandbox
+
+    with LinuxSandbox() as box:
+        if box.isolation() != "linux-namespaces":
+            without_isolation("this kernel does not allow namespaces")
+    folder = tmp_path / "class"
+    shutil.copytree(FIXTURES / "rnn_matmul_operator", folder / "ann", ignore=shutil.ignore_patterns("*.yaml"))
+    rubric = tmp_path / "rubric.yaml"
+    rubric.write_text(f"text: {ROOT / 'fixtures' / 'textData.txt'}\nchecks:\n  rnn.forward: {{examples: 2}}\n")
+    done = batch(str(folder), "--out", str(tmp_path / "out"), "--rubric", str(rubric))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert [r["isolation"] for r in reports(tmp_path / "out").values()] == ["linux-namespaces"]

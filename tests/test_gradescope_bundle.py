@@ -252,8 +252,8 @@ def test_an_installed_grader_bundles_its_package_with_the_data_and_a_pyproject_o
     assert pyproject["project"]["name"] == "lab5-grader" and PIN in pyproject["project"]["dependencies"]
     assert not [d for d in pyproject["project"]["dependencies"] if "extra" in d]
     assert pyproject["project"]["scripts"] == {"grader": "grader.cli:main"}
-    assert pyproject["tool"]["setuptools"]["packages"] == ["grader", "grader.checks", "grader.worker",
-                                                           "grader.writers"]
+    assert pyproject["tool"]["setuptools"]["packages"] == ["grader", "grader.checks", "grader.sandbox",
+                                                           "grader.worker", "grader.writers"]
 
 
 @pytest.mark.slow

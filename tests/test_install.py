@@ -18,10 +18,10 @@ from grader.rubric import load_rubric
 
 PEEK = """
 import site
-from grader.sandbox import Limits, Sandbox
+from grader.sandbox import Limits, open_sandbox
 data = site.getsitepackages()[0] + "/grader/_data"
 code = f"import os\\nos.listdir({data!r})\\nopen({data + '/reference/rnn.py'!r})\\n"
-with Sandbox() as box:
+with open_sandbox() as box:
     worker = box.worker({"s.py": code.encode(), "textData.txt": b"abc"}, "s.py", "s.py", {}, Limits(10, 512))
     print([e["message"].split(":")[0] for e in worker.call("load", task="task2")["errors"]])
     worker.kill()

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from conftest import without_isolation
 
-from grader.sandbox import Limits, Sandbox, Worker, _visible
+from grader.sandbox import Limits, Sandbox, Worker
+from grader.sandbox.linux import _visible
 
 
 def start(sandbox: Sandbox, code: str, memory: int = 512) -> Worker:
@@ -26,7 +27,7 @@ def load_errors(sandbox: Sandbox, code: str, memory: int = 512) -> list[str]:
 def needs_namespaces(sandbox: Sandbox) -> None:
     worker = start(sandbox, "")
     worker.kill()
-    if worker.isolation != "namespaces":
+    if worker.isolation != "linux-namespaces":
         without_isolation("this kernel does not allow unprivileged namespaces")
 
 
@@ -89,7 +90,7 @@ def test_a_worker_of_root_is_not_root_outside(sandbox: Sandbox) -> None:
         statuses = [Path(f"/proc/{pid}/status").read_text() for pid in [worker.pid, *children]]
     finally:
         worker.kill()
-    assert len(statuses) == (2 if worker.isolation == "namespaces" else 1)
+    assert len(statuses) == (2 if worker.isolation == "linux-namespaces" else 1)
     for status in statuses:
         ids = [int(n) for line in status.splitlines() if line.startswith(("Uid:", "Gid:")) for n in line.split()[1:]]
         assert len(ids) == 8 and 0 not in ids and min(ids) >= 1000, status

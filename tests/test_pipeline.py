@@ -17,6 +17,7 @@ from grader.errors import InternalError
 from grader.report import Report, render_json, render_text
 from grader.rubric import load_rubric
 from grader.sandbox import Sandbox
+from grader.sandbox.linux import LinuxSandbox
 from grader.source import Program
 from grader.submission import TaskFile
 
@@ -141,7 +142,7 @@ def test_a_sandbox_that_cannot_start_errors_every_check_that_needs_it(
     def no_server() -> Sandbox:
         raise OSError(24, "Too many open files")
 
-    monkeypatch.setattr(pipeline, "Sandbox", no_server)
+    monkeypatch.setattr(pipeline, "open_sandbox", no_server)
     (tmp_path / "rnn.py").write_bytes((SOLVED / "task2_min_char_rnn.py").read_bytes())
     assert cli.main(["check", str(tmp_path), "--rubric", str(cheap), "--format", "json"]) == 3
     checks = json.loads(capsys.readouterr().out)["checks"]
@@ -202,10 +203,20 @@ def test_a_linked_secret_never_reaches_the_report(cheap: Path, tmp_path: Path, s
 def test_a_report_warns_when_a_worker_ran_with_fewer_walls() -> None:
     from grader.pipeline import _weak_walls
 
-    assert _weak_walls({("namespaces", "seccomp")}) == []
-    notes = _weak_walls({("namespaces", "seccomp"), ("process", "rlimit")})
-    assert len(notes) == 1 and "isolation process, new processes stopped by rlimit" in notes[0]
+    assert _weak_walls({("linux-namespaces", "seccomp")}) == []
+    notes = _weak_walls({("linux-namespaces", "seccomp"), ("linux-process", "rlimit")})
+    assert len(notes) == 1 and "isolation linux-process, new processes stopped by rlimit" in notes[0]
     assert "should not grade untrusted code" in notes[0]
+    assert _weak_walls({("process", "none")}) == []  # the portable backend: the report's isolation line says it
+
+
+def test_a_report_names_the_weakest_walls_any_of_its_workers_had() -> None:
+    from grader.pipeline import _isolation
+
+    assert _isolation(set()) is None
+    assert _isolation({("linux-namespaces", "seccomp")}) == "linux-namespaces"
+    assert _isolation({("linux-namespaces", "seccomp"), ("linux-process", "rlimit")}) == "linux-process"
+    assert _isolation({("process", "none"), ("linux-namespaces", "seccomp")}) == "process"
 
 
 @pytest.mark.parametrize("stuck,skipped", [
@@ -290,13 +301,13 @@ def test_a_passing_check_leaves_its_worker_to_the_next_check_of_its_task_and_a_f
     from grader.mistakes import DIAGNOSERS
 
     forks: list[str] = []
-    real = Sandbox.worker
+    real = LinuxSandbox.worker
 
-    def counted(self: Sandbox, *args: object, **kwargs: object) -> object:
+    def counted(self: LinuxSandbox, *args: object, **kwargs: object) -> object:
         forks.append(str(args[1]))
         return real(self, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Sandbox, "worker", counted)
+    monkeypatch.setattr(LinuxSandbox, "worker", counted)
     if broken:
         break_check(monkeypatch, "lstm.init", Mismatch("lstm.init differs"))
         for part in ("__init__",):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -14,7 +15,7 @@ from grader.report import STATUSES, CheckResult, Report, Status, render_json, re
 
 CHECK_KEYS = ["id", "task", "status", "score", "max_score", "message", "visibility", "details", "internal_error",
               "diagnosis"]
-REPORT_KEYS = ["submission", "score", "max_score", "internal_error", "files", "notes", "checks"]
+REPORT_KEYS = ["submission", "score", "max_score", "internal_error", "files", "notes", "isolation", "checks"]
 
 
 def result(check_id: str = "rnn.forward", status: Status = "passed", score: float = 2, max_score: float = 2,
@@ -121,6 +122,15 @@ def test_the_text_has_a_line_per_check_with_its_mark_points_and_message() -> Non
     assert [line.split()[2] for line in checks] == ["2/2", "0/2", "0/1", "0/2"]
     assert checks[1].endswith("  dWxh differs") and checks[2].endswith("NameError: name 'nn' is not defined")
     assert lines[7] == "Total: 2/7" and lines[8].startswith("Next: ") and len(lines) == 9
+
+
+@pytest.mark.parametrize("isolation", ["linux-namespaces", "linux-process", "process"])
+def test_the_text_says_which_walls_student_code_ran_behind(isolation: str) -> None:
+    report = dataclasses.replace(sample(), isolation=isolation)
+    lines = render_text(report).splitlines()
+    assert lines[3].startswith(f"  isolation: {isolation} (") and lines[4].startswith("PASS")
+    assert Report.from_dict(json.loads(render_json(report))).isolation == isolation
+    assert "isolation" not in render_text(sample())  # no student code ran: nothing to say
 
 
 def test_the_text_columns_line_up() -> None:

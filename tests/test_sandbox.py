@@ -21,7 +21,8 @@ import pytest
 from conftest import ROOT, without_isolation
 from grader import protocol
 from grader.errors import InternalError, SubmissionFault, WorkerDied, WorkerTimeout
-from grader.sandbox import Limits, Sandbox, Worker
+from grader.sandbox import OUTPUTS, Capture, Limits, Sandbox, Worker
+from grader.sandbox.linux import LinuxSandbox
 
 T = TypeVar("T")
 
@@ -63,7 +64,7 @@ def within(seconds: float, action: Callable[[], T]) -> T:
 def needs_namespaces(sandbox: Sandbox) -> None:
     worker = start(sandbox, "")
     worker.kill()
-    if worker.isolation != "namespaces":
+    if worker.isolation != "linux-namespaces":
         without_isolation("this kernel does not allow unprivileged namespaces")
 
 
@@ -240,7 +241,7 @@ def test_a_worker_sees_no_other_workers_folder(sandbox: Sandbox, monkeypatch: py
     unusual = tempfile.mkdtemp(dir="/var/tmp")
     monkeypatch.setattr(tempfile, "tempdir", unusual)
     try:
-        with Sandbox() as other:
+        with LinuxSandbox() as other:
             theirs, sibling = start(other, "answer = 42\n"), start(sandbox, "answer = 41\n")
             folders = [str(theirs.workdir), str(sibling.workdir)]
             probe = "".join(f"os.listdir({f!r})\nopen({f + '/s.py'!r})\n" for f in folders)
@@ -258,14 +259,15 @@ def test_only_a_workers_first_message_may_report_a_fault_of_the_grader(tmp_path:
     """A fake worker (a sleeping process and a socket) that reports an internal fault first, or later."""
     process = subprocess.Popen(["sleep", "60"], start_new_session=True)
     ours, theirs = socket.socketpair()
-    output = (os.open(tmp_path, os.O_TMPFILE | os.O_RDWR), os.open(tmp_path, os.O_TMPFILE | os.O_RDWR))
+    output = {name: Capture(tmp_path) for name in OUTPUTS}
     internal = {"ok": False, "kind": "internal", "message": "cannot confine a worker"}
     if not first:
         protocol.send(theirs, {"ok": True, "value": {"isolation": "namespaces"}})
     protocol.send(theirs, internal)
     try:
         with pytest.raises(InternalError if first else WorkerDied, match="cannot confine a worker"):
-            Worker(process.pid, ours, tmp_path / "w", "s.py", Limits(5, 64), output).call("names", names=[])
+            Worker(process.pid, ours, tmp_path / "w", "s.py", Limits(5, 64), output, lambda: None).call("names",
+                                                                                                      names=[])
     finally:
         process.kill()
         process.wait()
@@ -275,7 +277,7 @@ def test_only_a_workers_first_message_may_report_a_fault_of_the_grader(tmp_path:
 def test_a_sandbox_that_forked_nothing_closes_at_once() -> None:
     """A submission with nothing to run (every file broken, or only links) is not kept waiting for torch:
     a server that is still starting is killed, not waited for."""
-    box = Sandbox()
+    box = LinuxSandbox()
     box.close()
     assert box._server.returncode == -signal.SIGKILL
 
@@ -283,7 +285,7 @@ def test_a_sandbox_that_forked_nothing_closes_at_once() -> None:
 def test_a_sandbox_on_another_uses_its_server_with_a_folder_of_its_own(sandbox: Sandbox) -> None:
     """As a batch's lanes do: no second server; each keeps its own workers' folders, and closing one
     stops neither the server nor the other."""
-    lane = Sandbox(on=sandbox)
+    lane = LinuxSandbox(on=sandbox)
     try:
         assert lane._server is None and lane._base != sandbox._base
         worker = start(lane, "answer = 42\n")
@@ -297,10 +299,10 @@ def test_a_sandbox_on_another_uses_its_server_with_a_folder_of_its_own(sandbox: 
 
 
 def test_a_sandbox_on_a_closed_one_says_its_server_is_gone() -> None:
-    closed = Sandbox()
+    closed = LinuxSandbox()
     closed.close()
     with pytest.raises(InternalError, match="the fork server is gone"):
-        Sandbox(on=closed)
+        LinuxSandbox(on=closed)
 
 
 def test_a_worker_printing_100_mb_still_answers_and_keeps_both_ends(sandbox: Sandbox) -> None:

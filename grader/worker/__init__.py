@@ -11,16 +11,17 @@ import dataclasses
 import faulthandler
 import os
 import random
-import signal
 import socket
 import sys
 import tempfile
+import threading
+import time
 from typing import Any, Callable
 
 import numpy as np
 import torch
 
-from grader import jail, protocol
+from grader import protocol
 from grader.worker import loader, lstm, rnn
 from grader.worker.loader import BadAnswer, NotRunnable, Module, describe
 from grader.worker.output import capture
@@ -31,30 +32,23 @@ Operation = Callable[[Module, dict[str, Any]], dict[str, Any]]
 OPERATIONS: dict[str, Operation] = {**loader.OPERATIONS, **rnn.OPERATIONS, **lstm.OPERATIONS}
 
 
-def serve(spec: dict[str, Any], sock: socket.socket, output: tuple[int, int]) -> None:
-    """Confine this process as `spec` says, then answer requests until the grader hangs up.
+def serve(spec: dict[str, Any], sock: socket.socket, confine: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    """Confine this process with `confine(spec)`, then answer requests until the grader hangs up.
 
-    `output` are the grader's files for its stdout and stderr. The first message says which
-    walls were put up, or that they could not be: the only time the grader believes a worker.
+    `confine` returns which walls it put up, or raises OSError if it could not; the first message
+    says so: the only time the grader believes a worker.
     """
-    # Python's folders, and any other on sys.path (a .pth file's, say), but the hidden ones
-    visible = [*spec["visible"], *(p for p in sys.path if os.path.isabs(p) and not _hidden(p, spec["hidden"]))]
-    rules = jail.Rules(spec["workdir"], spec["memory"], spec["cpu"], spec["file_mb"], visible, spec["hidden"])
     try:
-        walls = jail.confine(rules, output, sock.fileno())
+        walls = confine(spec)
     except OSError as e:
         protocol.send(sock, {"ok": False, "kind": "internal", "message": f"cannot confine a worker: {e}"})
         return
     streams = capture()  # before any student code: printing never fails, nor costs much
     _reuse_freed_memory()
-    faulthandler.register(signal.SIGUSR1, all_threads=False)  # where it hangs, asked before a kill (to fd 2)
-    if walls.isolation == "namespaces":
-        os.environ["TMPDIR"] = "/tmp"  # its own, in its new root
-        tempfile.tempdir = None  # computed again, from TMPDIR
-    sys.path[:] = [p for p in sys.path if not _hidden(p, spec["hidden"])]
+    sys.path[:] = [p for p in sys.path if not is_hidden(p, spec["hidden"])]
     sys.argv = [spec["filename"]]
     _seed(int(spec["seed"]))
-    protocol.send(sock, {"ok": True, "value": dataclasses.asdict(walls)})
+    protocol.send(sock, {"ok": True, "value": walls})
     module = Module(spec["filename"], spec["display"], spec["broken"])
     try:
         while True:
@@ -62,13 +56,44 @@ def serve(spec: dict[str, Any], sock: socket.socket, output: tuple[int, int]) ->
                 request = protocol.receive(sock)
             except (protocol.ProtocolError, OSError):
                 return
-            answer = _answer(module, request)
+            answer = _answered(module, request)
             for stream in streams:  # the worker's own, whatever sys.stdout now is
                 stream.persist()
             protocol.send(sock, answer)
     finally:
         for stream in streams:
             stream.persist()
+
+
+def confine_linux(spec: dict[str, Any], output: tuple[int, int], keep: int) -> dict[str, Any]:
+    """The Linux walls (grader.jail), for a worker forked by the fork server: `output` are the grader's
+    files for its stdout and stderr, `keep` the one other descriptor left open (its socket)."""
+    from grader import jail
+
+    # Python's folders, and any other on sys.path (a .pth file's, say), but the hidden ones
+    visible = [*spec["visible"], *(p for p in sys.path if os.path.isabs(p) and not is_hidden(p, spec["hidden"]))]
+    rules = jail.Rules(spec["workdir"], spec["memory"], spec["cpu"], spec["file_mb"], visible, spec["hidden"])
+    walls = jail.confine(rules, output, keep)
+    if walls.isolation == "namespaces":
+        os.environ["TMPDIR"] = "/tmp"  # its own, in its new root
+        tempfile.tempdir = None  # computed again, from TMPDIR
+    return dataclasses.asdict(walls)
+
+
+def warm_up() -> None:
+    """Once, what every task 3 worker would otherwise pay for when its code first runs: an optimizer's
+    first construction imports some 800 modules (2.4 s here), an LSTM's first call sets itself up (0.5 s)."""
+    torch.set_num_threads(1)  # a child forked from a multi-threaded torch hangs in libgomp
+    torch.set_num_interop_threads(1)
+    for dtype in (torch.float32, torch.float64):
+        model = torch.nn.Sequential(torch.nn.Linear(2, 2)).to(dtype)
+        lstm_layer, cell = torch.nn.LSTM(2, 2).to(dtype), torch.nn.LSTMCell(2, 2).to(dtype)
+        optimizer = torch.optim.SGD([*model.parameters(), *lstm_layer.parameters(), *cell.parameters()], lr=0.1)
+        output, _ = lstm_layer(torch.zeros(3, 1, 2, dtype=dtype))
+        scores = model(output[:, 0]) + cell(torch.zeros(3, 2, dtype=dtype))[0]
+        torch.nn.functional.cross_entropy(scores, torch.zeros(3, dtype=torch.long)).backward()
+        optimizer.step()
+    torch.manual_seed(0)  # nothing of this warming shows in a worker, which seeds its own generators
 
 
 def _reuse_freed_memory() -> None:
@@ -80,19 +105,70 @@ def _reuse_freed_memory() -> None:
     """
     try:
         mallopt = ctypes.CDLL(None).mallopt
-    except AttributeError:  # another C library: it keeps its own ways
+    except (AttributeError, OSError, TypeError):  # another C library (or none to name: Windows) keeps its own ways
         return
     mallopt(M_MMAP_MAX, 0)  # big blocks from the heap too (glibc still maps when the heap cannot grow)
     mallopt(M_TRIM_THRESHOLD, 2**30)  # and freed memory at its top is kept, up to 1 GiB
 
 
-def _hidden(path: str, hidden: list[tuple[str, list[str]]]) -> bool:
+def is_hidden(path: str, folders: list[tuple[str, list[str]]]) -> bool:
     """Whether `path` lies in a hidden folder, outside what that folder keeps visible."""
 
     def within(p: str, folder: str) -> bool:
         return p == folder or p.startswith(folder.rstrip("/") + "/")
 
-    return any(within(path, folder) and not any(within(path, k) for k in keep) for folder, keep in hidden)
+    return any(within(path, folder) and not any(within(path, k) for k in keep) for folder, keep in folders)
+
+
+def _answered(module: Module, request: dict[str, Any]) -> dict[str, Any]:
+    """The answer to a request; where the worker is at its `dump_in` seconds is written to stderr (fd 2),
+    for a timeout to name the line it was stuck on."""
+    dump_in = request.get("dump_in")
+    if isinstance(dump_in, (int, float)) and dump_in > 0:
+        _WATCHDOG.arm(dump_in)
+    try:
+        return _answer(module, request)
+    finally:
+        _WATCHDOG.disarm()
+
+
+class _Watchdog:
+    """Writes every thread's stack to fd 2 when a request runs past its moment (portable: no signal).
+
+    It is a thread of Python, so the stacks are read under the GIL: faulthandler's own timer reads
+    them from a C thread while they change, and can crash the worker it was to describe.
+    """
+
+    def __init__(self) -> None:
+        self._due: float | None = None
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, seconds: float) -> None:
+        with self._changed:
+            self._due = time.monotonic() + seconds
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._watch, name="grader-watchdog", daemon=True)
+                self._thread.start()
+            self._changed.notify()
+
+    def disarm(self) -> None:
+        with self._changed:
+            self._due = None
+            self._changed.notify()
+
+    def _watch(self) -> None:
+        with self._changed:
+            while True:
+                left = None if self._due is None else self._due - time.monotonic()
+                if left is not None and left <= 0:
+                    self._due = None
+                    faulthandler.dump_traceback(file=2, all_threads=True)
+                else:
+                    self._changed.wait(left)
+
+
+_WATCHDOG = _Watchdog()
 
 
 def _answer(module: Module, request: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,223 @@
+"""The Linux backend: a warm fork server, and workers forked from it behind namespaces.
+
+The grader starts one fork server (grader.forkserver: a fresh interpreter that imports numpy and
+torch once); each worker is forked from it in a few milliseconds, gets its own folder with a copy
+of the files it needs, walls itself off (grader.jail) and is killed with its whole process group
+when the check is done. What a worker prints goes to files the grader made and passed to it, read
+only through the grader's own descriptors.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import signal
+import site
+import socket
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from grader.resources import installed
+from grader.errors import InternalError, SubmissionFault
+from grader.sandbox import OUTPUTS, Capture, Limits, Sandbox, Worker, private_folder
+
+SERVER_START_SECONDS = 120.0
+CHANNEL = b'{"channel": true}'
+"""Asks the fork server to take the one socket sent with it as another control socket."""
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
+SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
+"""What a worker sees of the host besides Python (read-only): programs, libraries, settings."""
+PROBE = {"probe.py": b""}
+
+
+class LinuxSandbox(Sandbox):
+    """One fork server and the workers forked from it.
+
+    `LinuxSandbox(on=other)` uses the fork server of `other` (made before this process was forked
+    from its maker, as a batch's lanes are) through a control socket of its own, with its own
+    folder: one server, its torch imported and warmed once, serves every lane.
+    """
+
+    backend = "linux"
+
+    def __init__(self, on: LinuxSandbox | None = None) -> None:
+        self._base = private_folder()
+        self._count = 0
+        self._ready = False
+        self._isolation: str = "" if on is None else on._isolation
+        control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._control = control
+        self._server: subprocess.Popen[bytes] | None = None
+        if on is None:
+            self._log_path = self._base / "forkserver.log"
+            with open(self._log_path, "wb") as log:
+                self._server = subprocess.Popen(
+                    [sys.executable, "-m", "grader.forkserver", str(theirs.fileno())],
+                    pass_fds=(theirs.fileno(),), cwd=self._base, env=_server_environment(),
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                    start_new_session=True)  # a Ctrl-C meant for a batch reaches its lanes, not the servers mid-check
+            theirs.close()
+        else:
+            self._log_path = on._log_path
+            try:
+                socket.send_fds(on._control, [CHANNEL], [theirs.fileno()])  # one message: lanes cannot interleave
+            except OSError as e:
+                control.close()
+                shutil.rmtree(self._base, ignore_errors=True)
+                raise InternalError(f"the fork server is gone: {e}") from e
+            finally:
+                theirs.close()
+
+    def worker(self, files: Mapping[str, bytes], filename: str, display: str, broken: Mapping[int, str],
+               limits: Limits, hidden: Sequence[Path] = (), seed: int = 0) -> Worker:
+        """Fork a worker in a new folder holding `files`; it loads nothing until asked.
+
+        The worker cannot see this project nor the folders in `hidden`; `seed` seeds its
+        random generators.
+        """
+        self._wait_ready()
+        self._count += 1
+        workdir = self._base / f"w{self._count:04d}"
+        workdir.mkdir(mode=0o700)
+        for name, data in files.items():
+            (workdir / name).write_bytes(data)
+        spec = {"workdir": str(workdir), "memory": limits.memory_mb,
+                "cpu": int(limits.cpu_seconds or limits.timeout) + 2, "file_mb": limits.file_mb, "visible": _visible(),
+                "hidden": [*_hideable([PACKAGE_ROOT, *hidden], workdir), *_installed_data(),
+                           (str(self._base.parent), [str(workdir)])],
+                "filename": filename, "display": display, "seed": seed,
+                "broken": {str(k): v for k, v in broken.items()}}
+        output = {name: Capture(self._base) for name in OUTPUTS}
+        try:
+            pid, sock = self._fork(spec, (output["stdout.txt"].fd, output["stderr.txt"].fd))
+        except InternalError:
+            for capture in output.values():
+                capture.close()
+            raise
+        return Worker(pid, sock, workdir, display, limits, output, functools.partial(_kill_group, pid), "linux-")
+
+    def isolation(self) -> str:
+        """Found once, by forking a worker that runs nothing: namespaces, or none where the kernel refuses."""
+        if not self._isolation:
+            try:
+                probe = self.worker(PROBE, "probe.py", "probe.py", {}, Limits(SERVER_START_SECONDS, 256))
+            except (InternalError, SubmissionFault):
+                return "linux-process"
+            probe.kill()
+            self._isolation = probe.isolation
+        return self._isolation
+
+    def _fork(self, spec: dict[str, Any], output: tuple[int, int]) -> tuple[int, socket.socket]:
+        """Ask the fork server for a worker; its pid and the grader's end of its socket."""
+        ours, theirs = socket.socketpair()
+        try:
+            socket.send_fds(self._control, [json.dumps(spec).encode()], [theirs.fileno(), *output])
+            reply = json.loads(self._control.recv(65536) or b"{}")
+        except OSError as e:
+            ours.close()
+            raise InternalError(f"the fork server is gone: {e}{self._server_log()}") from e
+        finally:
+            theirs.close()
+        if "pid" not in reply:
+            ours.close()
+            raise InternalError(f"the fork server could not fork a worker: {reply.get('error')}")
+        return int(reply["pid"]), ours
+
+    def close(self) -> None:
+        """Stop using the server (and stop it, if this Sandbox started it); remove the folder."""
+        self._control.close()
+        if self._server is not None:
+            if not self._ready:  # still importing torch for workers nobody asked for: no need to wait
+                self._server.kill()
+            try:
+                self._server.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._server.kill()
+                self._server.wait()
+        shutil.rmtree(self._base, ignore_errors=True)
+
+    def _wait_ready(self) -> None:
+        if self._ready:
+            return
+        self._control.settimeout(SERVER_START_SECONDS)
+        try:
+            message = self._control.recv(1024)
+        except OSError as e:
+            raise InternalError(f"the fork server did not start: {e}{self._server_log()}") from e
+        self._control.settimeout(None)
+        if not message:
+            raise InternalError(f"the fork server did not start{self._server_log()}")
+        self._ready = True
+
+    def _server_log(self) -> str:
+        try:
+            text = self._log_path.read_bytes().decode(errors="replace").strip()
+        except OSError:
+            text = ""
+        return f"\n{text[-2000:]}" if text else ""
+
+
+def _kill_group(pid: int) -> None:
+    """Kill a worker and every process it started (they share its process group, or its PID namespace)."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+@functools.cache
+def _visible() -> list[str]:
+    """What a worker sees of the host, read-only: the system's folders, and Python's as spelled here."""
+    python = [sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix,
+              *sysconfig.get_paths().values(), *site.getsitepackages()]
+    return sorted({*SYSTEM_FOLDERS, *(os.path.abspath(p) for p in python)})
+
+
+def _hideable(paths: Sequence[Path], workdir: Path) -> list[tuple[str, list[str]]]:
+    """Folders a worker must not see, each with what inside it must stay visible.
+
+    A folder holding Python itself (a virtualenv inside the project, say) or the worker's
+    own folder is still hidden, with just those paths put back; a folder inside one of them
+    is not hidden at all.
+    """
+    needed = _outermost({workdir.resolve(), *(p for p in _python_paths() if p.exists())})
+    folders = {p.resolve() for p in paths if p.is_dir()}
+    folders = {f for f in folders if f != Path("/") and not any(_within(f, n) for n in needed)}
+    return [(str(f), [str(n) for n in needed if _within(n, f)]) for f in _outermost(folders)]
+
+
+def _installed_data() -> list[tuple[str, list[str]]]:
+    """An installed grader's copy of the reference and rubric (grader.resources): hidden although it lies
+    inside site-packages, which a worker must see."""
+    data = installed()
+    return [(str(data.resolve()), [])] if data is not None else []
+
+
+def _outermost(paths: set[Path]) -> list[Path]:
+    """The paths not inside another of them, in order."""
+    return sorted(p for p in paths if not any(q != p and _within(p, q) for q in paths))
+
+
+@functools.cache
+def _python_paths() -> tuple[Path, ...]:
+    """Where Python and its packages live: a worker must always be able to read them."""
+    return tuple(p.resolve() for p in (Path(sys.prefix), Path(sys.base_prefix),
+                                       *map(Path, sysconfig.get_paths().values()),
+                                       *map(Path, site.getsitepackages())))
+
+
+def _within(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _server_environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR", "LD_LIBRARY_PATH")}
+    env.update(PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1", PYTHONNOUSERSITE="1",
+               PYTHONPATH=str(PACKAGE_ROOT), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               OPENBLAS_NUM_THREADS="1")
+    return env
