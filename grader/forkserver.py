@@ -25,6 +25,7 @@ for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUM
 import numpy.random  # noqa: E402,F401  (warm imports are the point of the server; every worker seeds it)
 import torch  # noqa: E402,F401
 
+import grader.worker.lstm  # noqa: E402,F401  (task 3's operations, for every worker)
 from grader.worker import confine_linux, serve, warm_up  # noqa: E402
 
 READY = b'{"ready": true}'

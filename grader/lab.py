@@ -15,6 +15,8 @@ TASKS = {
 }
 """Each task, and what a file must define to be it (found by content, never by file name)."""
 DEFINES = {"task2": "a function lossFun", "task3": "a class _charLSTM"}
+TORCH_TASKS = frozenset({"task3"})
+"""The tasks whose workers need torch (task 2 is NumPy's: a worker that need not import torch starts fast)."""
 ANSWERS = "answers"
 """Part 1's written answers: a YAML file (submissions_template/answers.yaml), read as data, never run."""
 WEIGHT_KEYS = {"rnn": "q2_rnn_weights", "lstm": "q2_lstm_weights"}

@@ -97,7 +97,7 @@ def _started(stack: contextlib.ExitStack, grading: Grading) -> Sandbox | None:
     if "task3" in grading.programs:  # lstm.gradcheck's reference needs torch: import it while the server starts
         threading.Thread(target=importlib.import_module, args=("torch",), daemon=True).start()
     try:
-        return stack.enter_context(open_sandbox())
+        return stack.enter_context(open_sandbox(grading.programs))
     except Exception as e:  # without a sandbox no student code runs; the checks that need it say why
         for task, program in grading.programs.items():
             if not program.fatal:

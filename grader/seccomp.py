@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import platform
 
 CLONE_THREAD = 0x00010000
@@ -92,7 +93,10 @@ def forbid_processes(sockets: bool = False) -> bool:
 
 def _prctl(option: int, *args: int) -> int:
     values = [ctypes.c_ulong(a) for a in (*args, 0, 0, 0, 0)[:4]]
-    return int(_libc.prctl(ctypes.c_int(option), *values))
+    return int(_libc().prctl(ctypes.c_int(option), *values))
 
 
-_libc = ctypes.CDLL(None, use_errno=True)
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    """The C library, found when first needed (there is none to name so on Windows, where nothing calls it)."""
+    return ctypes.CDLL(None, use_errno=True)

@@ -27,6 +27,8 @@ GRADABLE_SUFFIXES = LINKABLE_SUFFIXES
 handed in is listed in a note)."""
 SKIPPED_FOLDERS = {"__MACOSX", "__pycache__", ".git", ".ipynb_checkpoints", "site-packages", "venv",
                    ".venv", "node_modules"}
+UNFOLLOWED = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+"""Flags that open a link as an error and a pipe without waiting (POSIX; Windows has neither)."""
 MAX_FILE_BYTES = 2_000_000
 MAX_FILES = 500
 
@@ -229,7 +231,9 @@ def _file(path: Path, name: str, walk: _Walk) -> Iterator[TaskFile]:
 
 def open_regular(path: Path) -> BinaryIO:
     """A regular file, opened without following a link nor waiting on a pipe."""
-    f = open(path, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NOFOLLOW | os.O_NONBLOCK))
+    if not UNFOLLOWED and path.is_symlink():  # Windows: no flag for it, so the name is looked at first
+        raise OSError(errno.ELOOP, "a symbolic link")
+    f = open(path, "rb", opener=lambda p, flags: os.open(p, flags | UNFOLLOWED))
     if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
         f.close()
         raise OSError(errno.EINVAL, "not a regular file")

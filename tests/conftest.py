@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -14,8 +15,11 @@ from grader.report import Report
 from grader.rubric import Rubric, load_rubric
 from grader.sandbox import Sandbox
 from grader.sandbox.linux import LinuxSandbox
+from grader.sandbox.process import ProcessSandbox
 
 ROOT = Path(__file__).resolve().parent.parent
+LINUX = sys.platform == "linux"
+linux_only = pytest.mark.skipif(not LINUX, reason="a test of the Linux backend's walls")
 FIXTURES = ROOT / "fixtures" / "submissions"
 
 settings.register_profile("dev", max_examples=30, deadline=None)
@@ -31,20 +35,31 @@ def rubric() -> Rubric:
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[Sandbox]:
-    """One warm fork server for the whole session, as a batch would use."""
+    """One warm fork server for the whole session, as a batch would use (Linux only)."""
+    if not LINUX:
+        pytest.skip("the Linux backend needs Linux: the process backend's tests stand in for it here")
     with LinuxSandbox() as box:
         yield box
 
 
 @pytest.fixture(scope="session")
-def graded(rubric: Rubric, sandbox: Sandbox) -> Callable[[str], Report]:
-    """The report of a fixture case, graded once per test session."""
-    reports: dict[str, Report] = {}
+def process_sandbox() -> Iterator[Sandbox]:
+    """The portable backend's workers (as on macOS and Windows), for the whole session."""
+    with ProcessSandbox() as box:
+        yield box
 
-    def report(case: str) -> Report:
-        if case not in reports:
-            reports[case] = grade(FIXTURES / case, rubric, sandbox)
-        return reports[case]
+
+@pytest.fixture(scope="session")
+def graded(rubric: Rubric, request: pytest.FixtureRequest) -> Callable[..., Report]:
+    """The report of a fixture case by a backend (linux or process; by default this system's), graded once
+    per session."""
+    reports: dict[tuple[str, str], Report] = {}
+
+    def report(case: str, backend: str = "linux" if LINUX else "process") -> Report:
+        if (case, backend) not in reports:
+            sandbox = request.getfixturevalue("sandbox" if backend == "linux" else "process_sandbox")
+            reports[case, backend] = grade(FIXTURES / case, rubric, sandbox)
+        return reports[case, backend]
 
     return report
 

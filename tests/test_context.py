@@ -9,6 +9,7 @@ import pytest
 from grader.checks.context import Context, reference
 from grader.errors import WorkerTimeout
 from grader.rubric import load_rubric
+from grader.sandbox import Sandbox
 from grader.source import prepare
 from grader.submission import TaskFile
 
@@ -21,7 +22,7 @@ DUMP = '''Current thread 0x00007f (most recent call first):
 '''
 
 
-class NoSandbox:
+class NoSandbox(Sandbox):
     def worker(self, *args: Any, **kwargs: Any) -> Any:
         raise AssertionError("no worker may be forked")
 

@@ -8,14 +8,15 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+import psutil
 import yaml
 
-from conftest import FIXTURES
+from conftest import FIXTURES, ROOT
 from grader import grade
 from grader.mistakes import CATALOG
 from grader.report import Report
 from grader.rubric import Rubric
-from grader.sandbox import Sandbox
+from grader.sandbox import BACKENDS, Sandbox
 
 CASES = sorted(p.name for p in FIXTURES.iterdir() if (p / "expected.yaml").is_file())
 LSTM_CHECKS = ["lstm.init", "lstm.forward", "lstm.gradcheck", "lstm.criterion", "lstm.state_carry",
@@ -50,9 +51,10 @@ def test_there_are_enough_cases_of_every_kind(rubric: Rubric) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("case", CASES)
-def test_fixture_grades_as_expected(case: str, rubric: Rubric, graded: Callable[[str], Report]) -> None:
-    report = graded(case)
+def test_fixture_grades_as_expected(case: str, backend: str, rubric: Rubric, graded: Callable[..., Report]) -> None:
+    report = graded(case, backend)
     messages = "\n".join(f"{c.id}: {c.status}: {c.message}" for c in report.checks)
     assert statuses(report) == expected_statuses(FIXTURES / case, rubric), messages
     assert not report.internal_error, messages  # a submission never makes the grader fail
@@ -116,8 +118,9 @@ def test_replacing_the_workers_own_functions_earns_no_mark(case: str, rubric: Ru
 
 
 @pytest.mark.slow
-def test_a_hang_costs_one_timeout_and_the_later_checks_say_why(graded: Callable[[str], Report]) -> None:
-    checks = {c.id: c for c in graded("lstm_forward_hangs").checks}
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_hang_costs_one_timeout_and_the_later_checks_say_why(graded: Callable[..., Report], backend: str) -> None:
+    checks = {c.id: c for c in graded("lstm_forward_hangs", backend).checks}
     loop = re.compile(r"line 3[67] \(in forward\)")  # `while True:` / `pass`: the stack dump catches either
     assert loop.search(checks["lstm.forward"].message), checks["lstm.forward"].message
     for later in ("lstm.gradcheck", "lstm.state_carry", "lstm.loss_decrease"):
@@ -125,3 +128,17 @@ def test_a_hang_costs_one_timeout_and_the_later_checks_say_why(graded: Callable[
                                                 "(lstm.forward: no answer within the time limit of"), later
         assert loop.search(checks[later].message), later
     assert checks["lstm.criterion"].status == "passed"  # it never calls forward
+
+
+@pytest.mark.slow
+def test_the_process_backend_contains_the_hostile_the_fork_bomb_and_the_hang(
+        graded: Callable[..., Report], process_sandbox: Sandbox) -> None:
+    """As far as a process can be: same verdicts (test_fixture_grades_as_expected), nothing written into
+    the project, and no process of theirs left once graded (but the workers the pool keeps ready)."""
+    for case in ("hostile", "rnn_fork_bomb", "lstm_forward_hangs", "lstm_memory_hog"):
+        assert graded(case, "process").isolation == "process"
+    assert not list(ROOT.rglob("HOSTILE_WAS_HERE"))
+    ready = set(process_sandbox.ahead())  # type: ignore[attr-defined]
+    workers = [p for p in psutil.Process().children(recursive=True)
+               if p.status() != psutil.STATUS_ZOMBIE and "grader.worker.spawned" in " ".join(p.cmdline())]
+    assert {p.pid for p in workers} <= ready

@@ -14,8 +14,10 @@ from typing import Any, Iterator
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, linux_only
 from grader import protocol
+
+pytestmark = linux_only
 
 READY_SECONDS = 60
 """The server imports and warms torch before it is ready: about 3 s here, one server for the module."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import os
 import shutil
+import site
 import subprocess
 import sys
 import venv
@@ -25,6 +26,22 @@ with open_sandbox() as box:
     worker = box.worker({"s.py": code.encode(), "textData.txt": b"abc"}, "s.py", "s.py", {}, Limits(10, 512))
     print([e["message"].split(":")[0] for e in worker.call("load", task="task2")["errors"]])
     worker.kill()
+"""
+
+REQUIREMENTS_MET = """
+from importlib.metadata import requires, version, PackageNotFoundError
+from pip._vendor.packaging.requirements import Requirement
+unmet = []
+for line in requires("lab5-grader"):
+    wanted = Requirement(line)
+    if wanted.marker is not None and not wanted.marker.evaluate({"extra": ""}):
+        continue  # the test extra's
+    try:
+        if not wanted.specifier.contains(version(wanted.name), prereleases=True):
+            unmet.append(line)
+    except PackageNotFoundError:
+        unmet.append(line)
+print(unmet)
 """
 
 
@@ -50,9 +67,20 @@ def test_a_wheel_installed_in_a_fresh_venv_grades_from_any_folder(tmp_path: Path
     shutil.rmtree(source)
     venv.create(tmp_path / "venv", with_pip=True)
     python = tmp_path / "venv" / "bin" / "python"
+    # its dependencies are this environment's (a .pth line: copying torch again would take half a minute),
+    # the grader only the wheel's: a folder named by a .pth line has its own .pth files (this
+    # environment's editable grader among them) left unread
+    paths = subprocess.run([str(python), "-c", "import site; print(site.getsitepackages()[0])"], check=True,
+                           capture_output=True, text=True).stdout.strip()
+    Path(paths, "outer.pth").write_text("\n".join(site.getsitepackages()) + "\n", encoding="utf-8")
     (wheel,) = (tmp_path / "dist").glob("*.whl")
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", str(wheel)], check=True, env=env,
-                   capture_output=True)
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", str(wheel)], check=True,
+                   env=env, capture_output=True)
+    met = subprocess.run([str(python), "-c", REQUIREMENTS_MET], env=env, capture_output=True, text=True)
+    assert met.stdout.strip() == "[]", met.stdout + met.stderr[-2000:]  # every requirement of the wheel is met
+    where = subprocess.run([str(python), "-c", "import grader; print(grader.__file__)"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True).stdout
+    assert where.startswith(paths), where  # the wheel's grader, not this environment's
     elsewhere = tmp_path / "elsewhere"
     shutil.copytree(FIXTURES / "solved", elsewhere / "my_lab5", ignore=shutil.ignore_patterns("expected.yaml"))
     graded = subprocess.run([str(tmp_path / "venv" / "bin" / "grader"), "check", "my_lab5"], cwd=elsewhere,

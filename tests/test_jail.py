@@ -6,10 +6,12 @@ import os
 from pathlib import Path
 
 
-from conftest import without_isolation
+from conftest import without_isolation, linux_only
 
 from grader.sandbox import Limits, Sandbox, Worker
 from grader.sandbox.linux import _visible
+
+pytestmark = linux_only
 
 
 def start(sandbox: Sandbox, code: str, memory: int = 512) -> Worker:

@@ -18,11 +18,13 @@ import numpy as np
 
 import pytest
 
-from conftest import ROOT, without_isolation
+from conftest import ROOT, without_isolation, linux_only
 from grader import protocol
 from grader.errors import InternalError, SubmissionFault, WorkerDied, WorkerTimeout
 from grader.sandbox import OUTPUTS, Capture, Limits, Sandbox, Worker
 from grader.sandbox.linux import LinuxSandbox
+
+pytestmark = linux_only
 
 T = TypeVar("T")
 

@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import without_isolation
+from conftest import without_isolation, linux_only
 
 from grader import seccomp
+
+pytestmark = linux_only
 
 
 def test_forks_are_refused_by_the_filter_alone() -> None:

@@ -78,16 +78,23 @@ class Context:
         limits = Limits(timeout or self.config.timeout, self.config.memory,
                         cpu_seconds=self._pool_budget() if self.poolable else None)
         self._worker = self.sandbox.worker(files, SUBMISSION_NAME, self.program.file.name, self.program.broken,
-                                           limits, self.private, self.rubric.seed)
+                                           limits, self.private, self.rubric.seed, torch=task in lab.TORCH_TASKS)
         self.walls.add((self._worker.isolation, self._worker.processes))
         try:
-            loaded = self._worker.call("load", timeout=self.rubric.load_timeout, task=task, skip=list(skip))
+            loaded = self._worker.call("load", timeout=self.load_timeout, task=task, skip=list(skip))
         except (WorkerTimeout, WorkerDied) as e:
             fault = type(e)(f"loading {self.program.file.name} did not finish: {e}")
             self.load_faults[key] = fault
             raise fault from None
         self.load_errors = list(loaded["errors"])
         return self._worker
+
+    @property
+    def load_timeout(self) -> float:
+        """Seconds a task file's definitions may take to load: the rubric's, and what a worker of this
+        sandbox may still have to set up meanwhile for a task that uses torch (Sandbox.load_allowance)."""
+        extra = self.sandbox.load_allowance if self.config.task in lab.TORCH_TASKS else 0.0
+        return self.rubric.load_timeout + extra
 
     @property
     def poolable(self) -> bool:

@@ -296,7 +296,7 @@ def _train(ctx: Context) -> Training:
     checks = {c.id: c for c in ctx.rubric.checks if c.id in (WATCHING, TRAINING)}
     watch = int(checks[WATCHING].params["iterations"]) if WATCHING in checks else 0
     total = max(watch, int(checks[TRAINING].params["iterations"]) if TRAINING in checks else 0)
-    worker = ctx.worker(timeout=sum(c.timeout for c in checks.values()) + ctx.rubric.load_timeout)
+    worker = ctx.worker(timeout=sum(c.timeout for c in checks.values()) + ctx.load_timeout)
     start = _start(ctx, worker)
     records: list[dict[str, Any]] = []
     stopped: StudentException | None = None

@@ -19,19 +19,23 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import os
 import re
 import shutil
+import site
 import socket
 import struct
 import sys
+import sysconfig
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Mapping, Self, Sequence
+from typing import Any, BinaryIO, Callable, Collection, Mapping, Self, Sequence
 
 from grader import protocol
+from grader.lab import TASKS, TORCH_TASKS
 from grader.errors import InternalError, InvalidCode, Mismatch, StudentException, UsageError, WorkerDied, \
     WorkerTimeout
 
@@ -73,6 +77,8 @@ class Sandbox:
     """Makes workers (use as a context manager); a backend subclasses it."""
 
     backend = ""
+    load_allowance = 0.0
+    """Seconds added to a load's time limit for what the backend's workers set up only when first used."""
 
     def __enter__(self) -> Self:
         return self
@@ -81,11 +87,11 @@ class Sandbox:
         self.close()
 
     def worker(self, files: Mapping[str, bytes], filename: str, display: str, broken: Mapping[int, str],
-               limits: Limits, hidden: Sequence[Path] = (), seed: int = 0) -> Worker:
+               limits: Limits, hidden: Sequence[Path] = (), seed: int = 0, torch: bool = True) -> Worker:
         """Start a worker in a new folder holding `files`; it loads nothing until asked.
 
         The worker cannot see the folders in `hidden` (where its backend can hide anything);
-        `seed` seeds its random generators.
+        `seed` seeds its random generators; `torch`: it has torch imported (else it may, at its cost).
         """
         raise NotImplementedError
 
@@ -114,15 +120,16 @@ def backend() -> str:
     return forced or ("process" if missing else "linux")
 
 
-def open_sandbox() -> Sandbox:
-    """A sandbox of the chosen backend (backend())."""
+def open_sandbox(tasks: Collection[str] = tuple(TASKS)) -> Sandbox:
+    """A sandbox of the chosen backend (backend()) for workers of `tasks`: the process backend starts
+    workers of their kinds ahead of time (any kind is still served)."""
     if backend() == "linux":
         from grader.sandbox.linux import LinuxSandbox
 
         return LinuxSandbox()
     from grader.sandbox.process import ProcessSandbox
 
-    return ProcessSandbox()
+    return ProcessSandbox(kinds={task in TORCH_TASKS for task in tasks})
 
 
 def _linux_missing() -> str:
@@ -360,3 +367,33 @@ def _user_name() -> str:
     except (OSError, KeyError, ImportError, AttributeError):  # no name in the environment, no password database
         name = "user"
     return re.sub(r"[^\w.-]", "_", name)
+
+
+def hideable(paths: Sequence[Path], workdir: Path) -> list[tuple[str, list[str]]]:
+    """Folders a worker must not see, each with what inside it must stay visible.
+
+    A folder holding Python itself (a virtualenv inside the project, say) or the worker's
+    own folder is still hidden, with just those paths put back; a folder inside one of them
+    is not hidden at all.
+    """
+    needed = _outermost({workdir.resolve(), *(p for p in _python_paths() if p.exists())})
+    folders = {p.resolve() for p in paths if p.is_dir()}
+    folders = {f for f in folders if f != Path("/") and not any(_within(f, n) for n in needed)}
+    return [(str(f), [str(n) for n in needed if _within(n, f)]) for f in _outermost(folders)]
+
+
+def _outermost(paths: set[Path]) -> list[Path]:
+    """The paths not inside another of them, in order."""
+    return sorted(p for p in paths if not any(q != p and _within(p, q) for q in paths))
+
+
+@functools.cache
+def _python_paths() -> tuple[Path, ...]:
+    """Where Python and its packages live: a worker must always be able to read them."""
+    return tuple(p.resolve() for p in (Path(sys.prefix), Path(sys.base_prefix),
+                                       *map(Path, sysconfig.get_paths().values()),
+                                       *map(Path, site.getsitepackages())))
+
+
+def _within(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents

@@ -24,7 +24,7 @@ from typing import Any, Mapping, Sequence
 
 from grader.resources import installed
 from grader.errors import InternalError, SubmissionFault
-from grader.sandbox import OUTPUTS, Capture, Limits, Sandbox, Worker, private_folder
+from grader.sandbox import OUTPUTS, Capture, Limits, Sandbox, Worker, hideable, private_folder
 
 SERVER_START_SECONDS = 120.0
 CHANNEL = b'{"channel": true}'
@@ -74,11 +74,11 @@ class LinuxSandbox(Sandbox):
                 theirs.close()
 
     def worker(self, files: Mapping[str, bytes], filename: str, display: str, broken: Mapping[int, str],
-               limits: Limits, hidden: Sequence[Path] = (), seed: int = 0) -> Worker:
+               limits: Limits, hidden: Sequence[Path] = (), seed: int = 0, torch: bool = True) -> Worker:
         """Fork a worker in a new folder holding `files`; it loads nothing until asked.
 
         The worker cannot see this project nor the folders in `hidden`; `seed` seeds its
-        random generators.
+        random generators. Every worker has torch (the server imported it once).
         """
         self._wait_ready()
         self._count += 1
@@ -88,7 +88,7 @@ class LinuxSandbox(Sandbox):
             (workdir / name).write_bytes(data)
         spec = {"workdir": str(workdir), "memory": limits.memory_mb,
                 "cpu": int(limits.cpu_seconds or limits.timeout) + 2, "file_mb": limits.file_mb, "visible": _visible(),
-                "hidden": [*_hideable([PACKAGE_ROOT, *hidden], workdir), *_installed_data(),
+                "hidden": [*hideable([PACKAGE_ROOT, *hidden], workdir), *_installed_data(),
                            (str(self._base.parent), [str(workdir)])],
                 "filename": filename, "display": display, "seed": seed,
                 "broken": {str(k): v for k, v in broken.items()}}
@@ -178,41 +178,11 @@ def _visible() -> list[str]:
     return sorted({*SYSTEM_FOLDERS, *(os.path.abspath(p) for p in python)})
 
 
-def _hideable(paths: Sequence[Path], workdir: Path) -> list[tuple[str, list[str]]]:
-    """Folders a worker must not see, each with what inside it must stay visible.
-
-    A folder holding Python itself (a virtualenv inside the project, say) or the worker's
-    own folder is still hidden, with just those paths put back; a folder inside one of them
-    is not hidden at all.
-    """
-    needed = _outermost({workdir.resolve(), *(p for p in _python_paths() if p.exists())})
-    folders = {p.resolve() for p in paths if p.is_dir()}
-    folders = {f for f in folders if f != Path("/") and not any(_within(f, n) for n in needed)}
-    return [(str(f), [str(n) for n in needed if _within(n, f)]) for f in _outermost(folders)]
-
-
 def _installed_data() -> list[tuple[str, list[str]]]:
     """An installed grader's copy of the reference and rubric (grader.resources): hidden although it lies
     inside site-packages, which a worker must see."""
     data = installed()
     return [(str(data.resolve()), [])] if data is not None else []
-
-
-def _outermost(paths: set[Path]) -> list[Path]:
-    """The paths not inside another of them, in order."""
-    return sorted(p for p in paths if not any(q != p and _within(p, q) for q in paths))
-
-
-@functools.cache
-def _python_paths() -> tuple[Path, ...]:
-    """Where Python and its packages live: a worker must always be able to read them."""
-    return tuple(p.resolve() for p in (Path(sys.prefix), Path(sys.base_prefix),
-                                       *map(Path, sysconfig.get_paths().values()),
-                                       *map(Path, site.getsitepackages())))
-
-
-def _within(path: Path, folder: Path) -> bool:
-    return path == folder or folder in path.parents
 
 
 def _server_environment() -> dict[str, str]:

@@ -21,13 +21,13 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Collection, Mapping, Sequence
 
 import psutil
 
 from grader import protocol
 from grader.errors import InternalError
-from grader.sandbox import OUTPUTS, Capture, Limits, Sandbox, Worker, private_folder
+from grader.sandbox import OUTPUTS, Capture, Limits, Sandbox, Worker, hideable, private_folder
 
 POOL_SIZE = 2
 """Workers kept starting or waiting: the next check's is ready while this one runs."""
@@ -46,41 +46,52 @@ NEW_GROUP = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
 
 @dataclass
 class _Started:
-    """A worker interpreter on its way: its process, token and output files."""
+    """A worker interpreter on its way: its process, token and output files, and whether it imports torch."""
 
     process: subprocess.Popen[bytes]
     token: bytes
     output: dict[str, Capture]
+    torch: bool
 
 
 class ProcessSandbox(Sandbox):
-    """Workers started as fresh interpreters, POOL_SIZE of them ahead of time."""
+    """Workers started as fresh interpreters, POOL_SIZE of each kind ahead of time: with torch (task 3,
+    some 3 s to start here) and without (task 2, a third of a second)."""
 
     backend = "process"
+    load_allowance = 10.0
+    """An optimizer's first construction (1.6 s here, several times that on a slow laptop) happens in the
+    load of a task file that builds one: these workers do not pay it ahead, as the fork server does once."""
 
-    def __init__(self, size: int = POOL_SIZE) -> None:
+    def __init__(self, size: int = POOL_SIZE, kinds: Collection[bool] = (True, False)) -> None:
+        """`kinds`: which workers to start ahead of time (True: with torch), before any is asked for."""
         self._base = private_folder()
         self._count = 0
         self._size = size
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._port = self._listener.getsockname()[1]
-        self._starting: deque[_Started] = deque()
+        self._starting: dict[bool, deque[_Started]] = {True: deque(), False: deque()}
         self._pending: set[bytes] = set()
         """Tokens of the workers started and not yet connected."""
         self._connected: dict[bytes, socket.socket] = {}
-        self._fill()
+        for torch in sorted(kinds, reverse=True):  # torch's first: they take longest
+            self._fill(torch)
 
     def isolation(self) -> str:
         return "process"
 
-    def worker(self, files: Mapping[str, bytes], filename: str, display: str, broken: Mapping[int, str],
-               limits: Limits, hidden: Sequence[Path] = (), seed: int = 0) -> Worker:
-        """A started interpreter given a new folder holding `files`; it loads nothing until asked.
+    def ahead(self) -> list[int]:
+        """The pids of the workers started ahead of time, waiting for a check (or still starting)."""
+        return [s.process.pid for kind in self._starting.values() for s in kind]
 
-        A plain process can hide nothing: `hidden` only leaves sys.path.
+    def worker(self, files: Mapping[str, bytes], filename: str, display: str, broken: Mapping[int, str],
+               limits: Limits, hidden: Sequence[Path] = (), seed: int = 0, torch: bool = True) -> Worker:
+        """A started interpreter (with torch imported, if `torch`) given a new folder holding `files`; it
+        loads nothing until asked. A plain process can hide nothing: `hidden` only leaves sys.path.
         """
-        started = self._starting.popleft() if self._starting else self._start()
-        self._fill()  # the next one starts now, while this one serves
+        waiting = self._starting[torch]
+        started = waiting.popleft() if waiting else self._start(torch)
+        self._fill(torch)  # the next one starts now, while this one serves
         try:
             sock = self._connection(started)
         except InternalError:
@@ -93,7 +104,7 @@ class ProcessSandbox(Sandbox):
         workdir.mkdir(mode=0o700)
         for name, data in files.items():
             (workdir / name).write_bytes(data)
-        hide: list[tuple[str, list[str]]] = [(str(p.resolve()), []) for p in (PACKAGE_ROOT, *hidden)]
+        hide = hideable([PACKAGE_ROOT, *hidden], workdir)
         spec = {"workdir": str(workdir), "memory": limits.memory_mb, "file_mb": limits.file_mb,
                 "cpu": int(limits.cpu_seconds or limits.timeout) + 2, "hidden": hide, "filename": filename,
                 "display": display, "seed": seed, "broken": {str(k): v for k, v in broken.items()}}
@@ -105,25 +116,26 @@ class ProcessSandbox(Sandbox):
 
     def close(self) -> None:
         """Kill every worker still starting or waiting; remove the folder."""
-        while self._starting:
-            started = self._starting.popleft()
+        for started in [*self._starting[True], *self._starting[False]]:
             _kill_tree(started.process)
             for capture in started.output.values():
                 capture.close()
+        self._starting = {True: deque(), False: deque()}
         for sock in self._connected.values():
             sock.close()
         self._listener.close()
         shutil.rmtree(self._base, ignore_errors=True)
 
-    def _fill(self) -> None:
-        while len(self._starting) < self._size:
-            self._starting.append(self._start())
+    def _fill(self, torch: bool) -> None:
+        while len(self._starting[torch]) < self._size:
+            self._starting[torch].append(self._start(torch))
 
-    def _start(self) -> _Started:
+    def _start(self, torch: bool) -> _Started:
         output = {name: Capture(self._base) for name in OUTPUTS}
         token = secrets.token_hex(32).encode()
         process = subprocess.Popen(
-            [sys.executable, "-m", "grader.worker.spawned", str(self._port), "torch"], cwd=self._base,
+            [sys.executable, "-m", "grader.worker.spawned", str(self._port), *(["torch"] if torch else [])],
+            cwd=self._base,
             env=_environment(), stdin=subprocess.PIPE, stdout=output["stdout.txt"].fd,
             stderr=output["stderr.txt"].fd, start_new_session=True, creationflags=NEW_GROUP)
         assert process.stdin is not None
@@ -131,7 +143,7 @@ class ProcessSandbox(Sandbox):
             process.stdin.write(token)
             process.stdin.close()
         self._pending.add(token)
-        return _Started(process, token, output)
+        return _Started(process, token, output, torch)
 
     def _connection(self, started: _Started) -> socket.socket:
         """The socket of `started`, once it connected and said its token (others' are kept for later)."""

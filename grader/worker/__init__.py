@@ -19,17 +19,17 @@ import time
 from typing import Any, Callable
 
 import numpy as np
-import torch
 
 from grader import protocol
-from grader.worker import loader, lstm, rnn
+from grader.worker import loader, rnn
 from grader.worker.loader import BadAnswer, NotRunnable, Module, describe
 from grader.worker.output import capture
 
 M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
 """glibc's mallopt() parameters (malloc.h)."""
 Operation = Callable[[Module, dict[str, Any]], dict[str, Any]]
-OPERATIONS: dict[str, Operation] = {**loader.OPERATIONS, **rnn.OPERATIONS, **lstm.OPERATIONS}
+OPERATIONS: dict[str, Operation] = {**loader.OPERATIONS, **rnn.OPERATIONS}
+"""What the worker answers; the LSTM's operations join them where torch is loaded (serve)."""
 
 
 def serve(spec: dict[str, Any], sock: socket.socket, confine: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
@@ -45,6 +45,10 @@ def serve(spec: dict[str, Any], sock: socket.socket, confine: Callable[[dict[str
         return
     streams = capture()  # before any student code: printing never fails, nor costs much
     _reuse_freed_memory()
+    if "torch" in sys.modules:  # a worker for task 3 (a task 2 worker of the process backend goes without)
+        from grader.worker import lstm
+
+        OPERATIONS.update(lstm.OPERATIONS)
     sys.path[:] = [p for p in sys.path if not is_hidden(p, spec["hidden"])]
     sys.argv = [spec["filename"]]
     _seed(int(spec["seed"]))
@@ -80,19 +84,23 @@ def confine_linux(spec: dict[str, Any], output: tuple[int, int], keep: int) -> d
     return dataclasses.asdict(walls)
 
 
-def warm_up() -> None:
-    """Once, what every task 3 worker would otherwise pay for when its code first runs: an optimizer's
-    first construction imports some 800 modules (2.4 s here), an LSTM's first call sets itself up (0.5 s)."""
+def warm_up(optimizer: bool = True) -> None:
+    """What every task 3 worker would otherwise pay for when its code first runs: an LSTM's first call
+    sets itself up (0.5 s), and an optimizer's first construction imports some 800 modules (torch._dynamo:
+    1.6 s here), which only workers that train need (`optimizer`: pay it now)."""
+    import torch
+
     torch.set_num_threads(1)  # a child forked from a multi-threaded torch hangs in libgomp
     torch.set_num_interop_threads(1)
     for dtype in (torch.float32, torch.float64):
         model = torch.nn.Sequential(torch.nn.Linear(2, 2)).to(dtype)
         lstm_layer, cell = torch.nn.LSTM(2, 2).to(dtype), torch.nn.LSTMCell(2, 2).to(dtype)
-        optimizer = torch.optim.SGD([*model.parameters(), *lstm_layer.parameters(), *cell.parameters()], lr=0.1)
+        parameters = [*model.parameters(), *lstm_layer.parameters(), *cell.parameters()]
         output, _ = lstm_layer(torch.zeros(3, 1, 2, dtype=dtype))
         scores = model(output[:, 0]) + cell(torch.zeros(3, 2, dtype=dtype))[0]
         torch.nn.functional.cross_entropy(scores, torch.zeros(3, dtype=torch.long)).backward()
-        optimizer.step()
+        if optimizer:
+            torch.optim.SGD(parameters, lr=0.1).step()
     torch.manual_seed(0)  # nothing of this warming shows in a worker, which seeds its own generators
 
 
@@ -188,4 +196,5 @@ def _answer(module: Module, request: dict[str, Any]) -> dict[str, Any]:
 def _seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
-    torch.manual_seed(seed)
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(seed)
