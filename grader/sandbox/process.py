@@ -1,11 +1,12 @@
 """The portable backend: workers that are fresh interpreters, a few started ahead of time.
 
 Each worker is `python -m grader.worker.spawned` (never a fork), started as a subprocess in a new
-process group, its stdout and stderr on files the grader made. It imports numpy and torch, connects
-to this sandbox's socket on 127.0.0.1 and proves who it is with a random token it read on stdin;
-then it waits for the one check it will serve. A sandbox keeps POOL_SIZE such workers starting or
-waiting, so that the next check rarely waits for an interpreter. The grader watches each worker's
-memory while it waits for an answer, and kills the worker with its whole process tree (psutil).
+process group, its stdout and stderr on files the grader made. It imports numpy (and torch, for task
+3), connects to this sandbox's socket on 127.0.0.1 and proves who it is with a random token it read
+on stdin; then it waits for the one check it will serve. A sandbox keeps POOL_SIZE workers of each
+kind starting or waiting, so that the next check rarely waits for an interpreter. The grader watches
+each worker's memory while it waits for an answer, and kills the worker with its whole process tree
+(psutil).
 """
 
 from __future__ import annotations
