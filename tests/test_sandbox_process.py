@@ -96,7 +96,7 @@ def test_an_endless_loop_costs_one_timeout_and_names_its_line(pool: ProcessSandb
     began = time.monotonic()
     with pytest.raises(WorkerTimeout, match=r"3 s: still running s.py line [23] \(in <module>\)"):
         worker.call("load", task="task2")
-    assert time.monotonic() - began < 3 + 2  # its limit, then a kill: the stack was dumped before it
+    assert time.monotonic() - began < 3 + 5  # its limit and a kill (the stack was dumped before it), not two
     assert not tree(worker.pid)
 
 
