@@ -40,6 +40,13 @@ from grader.errors import InternalError, InvalidCode, Mismatch, StudentException
     WorkerTimeout
 
 BACKENDS = ("linux", "process")
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
+"""The project's folder (the grader's package and the reference): what every worker must not see."""
+PYTHON_SETTINGS = {"PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1",
+                   "PYTHONIOENCODING": "utf-8", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                   "OPENBLAS_NUM_THREADS": "1"}
+"""How every interpreter the grader starts for workers runs: the same hashes, nothing written or read from
+the user's site, one thread for numerical libraries."""
 ISOLATIONS = ("linux-namespaces", "linux-process", "process")
 """What a worker's walls can be, strongest first: Linux namespaces and a new root; the Linux fork
 server's rlimits and seccomp without namespaces (the kernel refused them); a plain process."""
@@ -336,6 +343,13 @@ def _excerpt(size: int, read: Callable[[int, int], bytes]) -> str:
 def _read_at(file: BinaryIO, count: int, offset: int) -> bytes:
     file.seek(offset)
     return file.read(count)
+
+
+def environment(keep: Collection[str], python_path: str) -> dict[str, str]:
+    """The environment of an interpreter started for workers: the grader's variables named in `keep`,
+    PYTHON_SETTINGS, and `python_path` (where it imports the grader from)."""
+    kept = {k: v for k, v in os.environ.items() if k.upper() in keep}
+    return {**kept, **PYTHON_SETTINGS, "PYTHONPATH": python_path}
 
 
 def private_folder() -> Path:

@@ -24,14 +24,16 @@ from typing import Any, Mapping, Sequence
 
 from grader.resources import installed
 from grader.errors import InternalError, SubmissionFault
-from grader.sandbox import OUTPUTS, Capture, Limits, Sandbox, Worker, hideable, private_folder
+from grader.sandbox import OUTPUTS, PACKAGE_ROOT, Capture, Limits, Sandbox, Worker, environment, hideable, \
+    private_folder
 
 SERVER_START_SECONDS = 120.0
 CHANNEL = b'{"channel": true}'
 """Asks the fork server to take the one socket sent with it as another control socket."""
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
 SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 """What a worker sees of the host besides Python (read-only): programs, libraries, settings."""
+SERVER_ENVIRONMENT = ("PATH", "HOME", "LANG", "TMPDIR", "LD_LIBRARY_PATH")
+"""What the fork server (and so every worker) keeps of the grader's environment."""
 PROBE = {"probe.py": b""}
 
 
@@ -58,7 +60,7 @@ class LinuxSandbox(Sandbox):
             with open(self._log_path, "wb") as log:
                 self._server = subprocess.Popen(
                     [sys.executable, "-m", "grader.forkserver", str(theirs.fileno())],
-                    pass_fds=(theirs.fileno(),), cwd=self._base, env=_server_environment(),
+                    pass_fds=(theirs.fileno(),), cwd=self._base, env=environment(SERVER_ENVIRONMENT, str(PACKAGE_ROOT)),
                     stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                     start_new_session=True)  # a Ctrl-C meant for a batch reaches its lanes, not the servers mid-check
             theirs.close()
@@ -184,10 +186,3 @@ def _installed_data() -> list[tuple[str, list[str]]]:
     data = installed()
     return [(str(data.resolve()), [])] if data is not None else []
 
-
-def _server_environment() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR", "LD_LIBRARY_PATH")}
-    env.update(PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1", PYTHONNOUSERSITE="1",
-               PYTHONPATH=str(PACKAGE_ROOT), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               OPENBLAS_NUM_THREADS="1")
-    return env

@@ -28,7 +28,8 @@ import psutil
 
 from grader import protocol
 from grader.errors import InternalError
-from grader.sandbox import OUTPUTS, Capture, Limits, Sandbox, Worker, hideable, private_folder
+from grader.sandbox import OUTPUTS, PACKAGE_ROOT, Capture, Limits, Sandbox, Worker, environment, hideable, \
+    private_folder
 
 POOL_SIZE = 2
 """Workers kept starting or waiting: the next check's is ready while this one runs."""
@@ -36,7 +37,6 @@ START_SECONDS = 120.0
 """How long an interpreter may take to import torch and connect."""
 TOKEN_SECONDS = 5.0
 """How long a connection may take to say its token."""
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
 ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TEMP", "TMP", "LD_LIBRARY_PATH", "USER", "LOGNAME",
                "USERNAME", "SYSTEMROOT", "WINDIR", "USERPROFILE", "APPDATA", "LOCALAPPDATA", "HOMEDRIVE", "HOMEPATH",
                "COMSPEC", "PATHEXT")
@@ -137,7 +137,7 @@ class ProcessSandbox(Sandbox):
         process = subprocess.Popen(
             [sys.executable, "-m", "grader.worker.spawned", str(self._port), *(["torch"] if torch else [])],
             cwd=self._base,
-            env=_environment(), stdin=subprocess.PIPE, stdout=output["stdout.txt"].fd,
+            env=environment(ENVIRONMENT, _python_path()), stdin=subprocess.PIPE, stdout=output["stdout.txt"].fd,
             stderr=output["stderr.txt"].fd, start_new_session=True, creationflags=NEW_GROUP)
         assert process.stdin is not None
         with contextlib.suppress(OSError):  # one that died at once is reported when it does not connect
@@ -236,9 +236,6 @@ def _last_line(capture: Capture) -> str:
     return f"; last output: {lines[-1][:300]}" if lines else ""
 
 
-def _environment() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k.upper() in ENVIRONMENT}
-    python_path = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH", "")]))
-    env.update(PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1", PYTHONNOUSERSITE="1", PYTHONPATH=python_path,
-               PYTHONIOENCODING="utf-8", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
-    return env
+def _python_path() -> str:
+    """The grader's folder first, then the user's PYTHONPATH (a worker drops it before any student code)."""
+    return os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH", "")]))
