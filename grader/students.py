@@ -20,7 +20,7 @@ from typing import Iterator
 
 from grader.errors import UsageError
 from grader.moodle import parse_entry
-from grader.submission import GRADABLE_SUFFIXES, open_regular
+from grader.submission import GRADABLE_SUFFIXES, open_regular, open_zip
 
 SKIPPED = ("__MACOSX", ".DS_Store", "Thumbs.db")
 MAX_MEMBER_BYTES = 20_000_000
@@ -86,7 +86,7 @@ def _wrapper(listed: list[str]) -> str:
 
 def _zip_members(origin: Path) -> list[str]:
     try:
-        with zipfile.ZipFile(origin) as z:
+        with open_zip(origin) as z:
             return [m.filename for m in z.infolist() if not m.is_dir() and not _skipped(m.filename)]
     except (zipfile.BadZipFile, OSError) as e:
         raise UsageError(f"{origin}: not a zip archive Moodle could have written ({e})") from None
@@ -221,7 +221,7 @@ class _opened:
 
     def __enter__(self) -> _opened:
         if self.origin.is_file():
-            self.zip = zipfile.ZipFile(self.origin)
+            self.zip = open_zip(self.origin)
         return self
 
     def __exit__(self, *exc: object) -> None:

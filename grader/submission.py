@@ -240,10 +240,22 @@ def open_regular(path: Path) -> BinaryIO:
     return f
 
 
+def open_zip(file: Path | BinaryIO) -> zipfile.ZipFile:
+    """A zip archive opened for reading, its names read as UTF-8 where the archive does not say but every
+    name is (Info-ZIP on Linux and macOS writes UTF-8 names without the flag that says so), else as the
+    zip format's own cp437."""
+    try:
+        return zipfile.ZipFile(file, metadata_encoding="utf-8")
+    except UnicodeDecodeError:
+        if not isinstance(file, Path):
+            file.seek(0)
+        return zipfile.ZipFile(file)
+
+
 def _archive(path: Path, name: str, walk: _Walk) -> Iterator[TaskFile]:
     """Source files inside a zip, read in memory: nothing is extracted to disk, no link is read."""
     try:
-        with open_regular(path) as stream, zipfile.ZipFile(stream) as z:
+        with open_regular(path) as stream, open_zip(stream) as z:
             for m in [m for m in z.infolist() if _wanted_member(m)][:MAX_FILES]:
                 yield from _member(z, m, f"{name}:{m.filename}", walk)
     except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError) as e:

@@ -44,6 +44,30 @@ def test_every_moodle_layout_gives_one_student_per_participant(tmp_path: Path) -
     assert [m.name for m in students["100004"].members] == [""]  # online text only: nothing gradable
 
 
+class _Unflagged(zipfile.ZipInfo):
+    """A member whose name is written as cp437 bytes, without the UTF-8 flag (zipfile would set it)."""
+
+    def _encodeFilenameFlags(self) -> tuple[bytes, int]:
+        return self.filename.encode("cp437"), self.flag_bits
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp437"])
+def test_names_without_the_utf_8_flag_read_as_the_tool_wrote_them(tmp_path: Path, encoding: str) -> None:
+    """Info-ZIP on Linux and macOS writes UTF-8 names without the flag that says so; an old tool wrote cp437."""
+    path = tmp_path / "rezipped.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        for name in ("Zoë O'Brien_100001_assignsubmission_file_/task2_min_char_rnn.py",
+                     "Ana López_100003_assignsubmission_file_/task2.py"):
+            z.writestr(_Unflagged(name.encode(encoding).decode("cp437")), RNN)
+    with zipfile.ZipFile(path) as z:
+        assert not any(info.flag_bits & 0x800 for info in z.infolist())
+    students = by_key(find_students(path))
+    assert {s.name for s in students.values()} == {"Zoë O'Brien", "Ana López"}
+    for student in students.values():
+        assert copy_out(student, tmp_path / student.key) == []
+        assert (tmp_path / student.key / student.members[0].name).read_bytes() == RNN
+
+
 def test_the_folder_moodle_unzips_to_gives_the_same_students(tmp_path: Path) -> None:
     members = {"Zoë O'Brien_100001_assignsubmission_file/task2.py": RNN,
                "Ana María_100003_assignsubmission_file_task2.py": RNN}
