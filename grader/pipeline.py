@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 import itertools
-import threading
 import traceback
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,6 +17,7 @@ from grader.rubric import CheckConfig, Rubric, load_rubric
 from grader.sandbox import ISOLATIONS, STRONG, Sandbox, open_sandbox
 from grader.source import Program, prepare
 from grader.checks.answers import Answers
+from grader.checks.lstm import torch_in_grader
 from grader.lab import ANSWERS, DEFINES, TASKS
 from grader.mistakes import DIAGNOSERS, describe, parts_reached
 from grader.submission import Submission, TaskFile, load_submission
@@ -94,15 +93,17 @@ def _prepared(grading: Grading) -> Grading:
 
 
 def _started(stack: contextlib.ExitStack, grading: Grading) -> Sandbox | None:
-    if "task3" in grading.programs:  # lstm.gradcheck's reference needs torch: import it while the server starts
-        threading.Thread(target=importlib.import_module, args=("torch",), daemon=True).start()
     try:
-        return stack.enter_context(open_sandbox(grading.programs))
+        sandbox = stack.enter_context(open_sandbox(grading.programs))
     except Exception as e:  # without a sandbox no student code runs; the checks that need it say why
         for task, program in grading.programs.items():
             if not program.fatal:
                 grading.faults.setdefault(task, _wrapped("starting the sandbox", e))
         return None
+    if "task3" in grading.programs:  # lstm.gradcheck's reference needs torch: imported while the workers start,
+        with contextlib.suppress(ImportError):  # in this thread (Python 3.11 cannot compile in two at once)
+            torch_in_grader()
+    return sandbox
 
 
 def _wrapped(step: str, e: Exception) -> InternalError:
