@@ -27,13 +27,13 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, Callable
 
-from grader.checks.lstm import torch_in_grader
 from grader.errors import InternalError, UsageError
-from grader.pipeline import failed_report, grade
+from grader.pipeline import failed_report, grade, prepare_grader
 from grader.report import Report, render_json
 from grader.rubric import Rubric, load_rubric
 from grader.sandbox import STRONG, Sandbox, backend, open_sandbox
 from grader.sandbox.linux import LinuxSandbox
+from grader.tasks import LAB
 from grader.students import Student, copy_out, find_students, fingerprint, in_shard
 
 REPORTS = "reports"
@@ -176,7 +176,7 @@ class _Lanes:
         # `server` (Linux backend) or starts workers of its own; a spawned lane has a sandbox of its own
         self.context: Any = multiprocessing.get_context("fork" if _forked() else "spawn")
         if _forked():  # imported once while the server warms up, not once in every lane (1.5 s each)
-            torch_in_grader()
+            prepare_grader(LAB, LAB.ids)
         self.arguments = (rubric, out, rubric_hash, server)
         self.results: Any = self.context.Queue()
         self.processes: dict[int, tuple[BaseProcess, Any]] = {}

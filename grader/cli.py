@@ -36,6 +36,7 @@ from grader.pipeline import grade
 from grader.report import Report, render_json, render_text
 from grader.resources import starter_files
 from grader.sandbox import backend
+from grader.tasks import LAB
 from grader.rubric import Rubric, load_rubric
 from grader.writers import github
 from grader.writers.gradescope import gradescope_json
@@ -45,13 +46,13 @@ if TYPE_CHECKING:
     from grader.batch import Outcome
 
 EXIT_GRADED, EXIT_BELOW, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-TASK_NAMES = {"rnn": "task2", "lstm": "task3", "answers": "answers"}
-"""--task's names for the rubric's tasks."""
+TASK_NAMES = {task.name: task.id for task in LAB.tasks}
+"""--task's names for the lab's tasks."""
 FORMATS = ("text", "json", "junit", "gradescope", "github")
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="grader", description="Autograder for Lab 5 (RNN and LSTM).")
+    top = argparse.ArgumentParser(prog="grader", description=f"Autograder for {LAB.title} ({LAB.subject}).")
     commands = top.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="grade one submission and print its report",
                                 description="Grade one submission: a folder, a .zip, a .py or an .ipynb.")

@@ -25,8 +25,9 @@ for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUM
 import numpy.random  # noqa: E402,F401  (warm imports are the point of the server; every worker seeds it)
 import torch  # noqa: E402,F401
 
-import grader.worker.lstm  # noqa: E402,F401  (task 3's operations, for every worker)
-from grader.worker import confine_linux, serve, warm_up  # noqa: E402
+import grader.tasks.lstm.worker  # noqa: E402,F401  (task 3's operations, for every worker)
+from grader.tasks.lstm.worker import warm_up  # noqa: E402
+from grader.worker import confine_linux, serve  # noqa: E402
 
 READY = b'{"ready": true}'
 

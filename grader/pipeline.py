@@ -7,20 +7,19 @@ import itertools
 import traceback
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Collection, Mapping
 
-from grader.registry import EVERYTHING, REGISTRY
-from grader.checks.context import Context
+from grader.config import CheckConfig, Rubric
+from grader.context import Context, Written
 from grader.errors import InternalError, SubmissionFault, UsageError, WorkerTimeout
+from grader.mistakes import DIAGNOSERS, describe, parts_reached
+from grader.registry import EVERYTHING, REGISTRY
 from grader.report import CheckResult, Report, Status
-from grader.rubric import CheckConfig, Rubric, load_rubric
+from grader.rubric import load_rubric
 from grader.sandbox import ISOLATIONS, STRONG, Sandbox, open_sandbox
 from grader.source import Program, prepare
-from grader.checks.answers import Answers
-from grader.checks.lstm import torch_in_grader
-from grader.lab import ANSWERS, DEFINES, TASKS
-from grader.mistakes import DIAGNOSERS, describe, parts_reached
 from grader.submission import Submission, TaskFile, load_submission
+from grader.tasks.spec import Lab, Task, call
 
 MAX_MESSAGE = 300
 
@@ -61,7 +60,7 @@ def grade(path: Path | str, rubric: Rubric | None = None, sandbox: Sandbox | Non
         stack.callback(lambda: [worker.kill() for worker, _ in grading.pool.values()])
         results = tuple(run_check(c, grading) for c in rubric.checks)
     submission = grading.submission
-    notes = (*_notes(submission, grading.programs), *_weak_walls(grading.walls))
+    notes = (*_notes(submission, grading.programs, rubric.lab), *_weak_walls(grading.walls))
     return Report(str(path), results, _file_names(submission), notes, isolation=_isolation(grading.walls))
 
 
@@ -73,17 +72,17 @@ def failed_report(path: str, rubric: Rubric, e: Exception) -> Report:
 
 def _found(path: Path, rubric: Rubric) -> Grading:
     try:
-        return Grading(load_submission(path), rubric)
+        return Grading(load_submission(path, rubric.lab), rubric)
     except UsageError:
         raise
     except Exception as e:  # a bug finding files costs every task's checks, not the report
         return Grading(Submission(path), rubric, faults={task: _wrapped("finding the task files", e)
-                                                         for task in (*TASKS, ANSWERS)})
+                                                         for task in rubric.lab.ids})
 
 
 def _prepared(grading: Grading) -> Grading:
     for task, file in grading.submission.files.items():
-        if task not in TASKS:  # Part 1's answers are data, read by their own check
+        if not grading.rubric.lab.task(task).runs_code:  # data, read by its own checks
             continue
         try:
             grading.programs[task] = prepare(file, grading.rubric.indentation)
@@ -100,10 +99,18 @@ def _started(stack: contextlib.ExitStack, grading: Grading) -> Sandbox | None:
             if not program.fatal:
                 grading.faults.setdefault(task, _wrapped("starting the sandbox", e))
         return None
-    if "task3" in grading.programs:  # lstm.gradcheck's reference needs torch: imported while the workers start,
-        with contextlib.suppress(ImportError):  # in this thread (Python 3.11 cannot compile in two at once)
-            torch_in_grader()
+    prepare_grader(grading.rubric.lab, grading.programs)  # while the workers start
     return sandbox
+
+
+def prepare_grader(lab: Lab, tasks: Collection[str]) -> None:
+    """What the grader's own checks of these tasks import (a reference needing torch, say): done in this
+    thread while the workers start (Python 3.11 cannot compile in two at once); one that fails to import
+    costs only the checks that need it."""
+    for task in lab.tasks:
+        if task.id in tasks and task.prepare is not None:
+            with contextlib.suppress(ImportError):
+                call(task.prepare)()
 
 
 def _wrapped(step: str, e: Exception) -> InternalError:
@@ -122,12 +129,13 @@ def run_check(config: CheckConfig, grading: Grading) -> CheckResult:
 
 def _outcome(config: CheckConfig, grading: Grading) -> CheckResult:
     fault, program = grading.faults.get(config.task), grading.programs.get(config.task)
+    task = grading.rubric.lab.task(config.task)
     if fault is not None:
         return _internal_error(config, fault)
-    if config.task == ANSWERS:
-        return _answered(config, grading.submission.files.get(ANSWERS))
+    if not task.runs_code:
+        return _read(config, task, grading.submission)
     if program is None:
-        return _absent(config, grading.submission)
+        return _absent(config, task, grading.submission)
     if program.fatal:
         return _result(config, "error", program.fatal)
     if grading.sandbox is None:
@@ -160,19 +168,19 @@ def _run(config: CheckConfig, program: Program, grading: Grading, sandbox: Sandb
     return _result(config, "passed", message)
 
 
-def _answered(config: CheckConfig, file: TaskFile | None) -> CheckResult:
-    """A check of Part 1's written answers: read in the grader's process, as data (nothing runs)."""
+def _read(config: CheckConfig, task: Task, submission: Submission) -> CheckResult:
+    """A check of a task read as data (written answers): in the grader's process, nothing runs."""
+    file: TaskFile | None = submission.files.get(task.id)
     if file is None:
-        return _result(config, "skipped", "no answers file was found: hand in answers.yaml from the starter "
-                                          "files with q2_rnn_weights and q2_lstm_weights filled in")
-    answers = Answers(config, file)
+        return _result(config, "skipped", task.missing.format(looked=_looked(submission)))
+    written = Written(config, file)
     try:
-        message, status = REGISTRY[config.id].function(answers), "passed"
+        message, status = REGISTRY[config.id].function(written), "passed"
     except SubmissionFault as fault:
         message, status = str(fault), fault.status
-    if answers.diagnosis is not None:
-        message = f"{message}; {describe(answers.diagnosis)}"
-    return _result(config, status, message, answers.details, diagnosis=answers.diagnosis)  # type: ignore[arg-type]
+    if written.diagnosis is not None:
+        message = f"{message}; {describe(written.diagnosis)}"
+    return _result(config, status, message, written.details, diagnosis=written.diagnosis)  # type: ignore[arg-type]
 
 
 def _context(config: CheckConfig, program: Program, grading: Grading, sandbox: Sandbox) -> Context:
@@ -186,7 +194,7 @@ def _diagnosis(config: CheckConfig, program: Program, grading: Grading, sandbox:
     Each part's diagnoser runs the student's code beside the mutants of the catalog in a worker of
     its own, once per submission. A part it cannot run (it raises, or hangs) names no mistake.
     """
-    for part in parts_reached(config.id):
+    for part in parts_reached(REGISTRY[config.id], grading.rubric.lab.task(config.task)):
         key = (config.task, part)
         if key not in grading.diagnoses and key in DIAGNOSERS:
             settings = grading.rubric.diagnosis
@@ -260,12 +268,15 @@ def _with_printed(message: str, details: Mapping[str, Any], output: str, count: 
     return message + said if len(said) <= hint else message, {**details, "output": lines}
 
 
-def _absent(config: CheckConfig, submission: Submission) -> CheckResult:
+def _absent(config: CheckConfig, task: Task, submission: Submission) -> CheckResult:
     """No file for this task: skipped, or an error when a link was handed in instead of the file."""
-    if config.task in submission.unreadable:
-        return _result(config, "error", submission.unreadable[config.task])
-    looked = ", ".join(submission.looked_at[:8]) or "no .py, .ipynb or .zip files"
-    return _result(config, "skipped", f"no file defining {DEFINES[config.task]} was found (looked at: {looked})")
+    if task.id in submission.unreadable:
+        return _result(config, "error", submission.unreadable[task.id])
+    return _result(config, "skipped", task.missing.format(looked=_looked(submission)))
+
+
+def _looked(submission: Submission) -> str:
+    return ", ".join(submission.looked_at[:8]) or "no .py, .ipynb or .zip files"
 
 
 def _private_folders(grading: Grading) -> tuple[Path, ...]:
@@ -296,8 +307,9 @@ def _file_names(submission: Submission) -> dict[str, str]:
     return {task: f.name for task, f in submission.files.items()}
 
 
-def _notes(submission: Submission, programs: dict[str, Program]) -> tuple[str, ...]:
-    notes = [*submission.notes, *(submission.files[ANSWERS].notes if ANSWERS in submission.files else ())]
+def _notes(submission: Submission, programs: dict[str, Program], lab: Lab) -> tuple[str, ...]:
+    read = [file for task, file in submission.files.items() if not lab.task(task).runs_code]
+    notes = [*submission.notes, *(note for file in read for note in file.notes)]
     for _, program in sorted(programs.items()):
         notes += [*program.file.notes, *program.notes]
         if program.broken:

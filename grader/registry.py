@@ -6,11 +6,14 @@ A leaf module: the rubric and the checks both use it, and it imports neither.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+if TYPE_CHECKING:
+    from grader.tasks.spec import Task
 
 CheckFunction = Callable[[Any], str]
-"""A check is given a checks.context.Context (one that runs student code) or a checks.answers.Answers
-(one that reads written answers); it returns the message of a pass, or raises a SubmissionFault."""
+"""A check is given a grader.context.Context (one that runs student code) or a grader.context.Written
+(one that reads a file as data); it returns the message of a pass, or raises a SubmissionFault."""
 
 
 @dataclass(frozen=True)
@@ -27,10 +30,14 @@ class Param:
 
 
 @dataclass(frozen=True)
-class Formulas:
-    """A list of formulas in n and h a check reads from the rubric (grader.formula), with its default."""
+class Texts:
+    """A non-empty list of texts a check reads from the rubric, with its default: each is read by `read`,
+    which raises ValueError (its message said in the rubric's error) when a text is not one of `what`."""
 
     default: tuple[str, ...]
+    what: str
+    """What the texts are, in an error: "formulas in n and h"."""
+    read: Callable[[str], object]
 
 
 EVERYTHING = "*"
@@ -44,29 +51,34 @@ class CheckSpec:
     id: str
     task: str
     function: CheckFunction
-    params: Mapping[str, Param | Formulas]
+    params: Mapping[str, Param | Texts]
     calls: frozenset[str] = frozenset({EVERYTHING})
     """The student's functions the check runs (a hang in one of them ends it at once)."""
-    parts: tuple[str, ...] = ()
+    marks: tuple[str, ...] = ()
     """Parts marked on their own, each worth its rubric parameter `<part>_points`: the check's points
     are their sum, and its score the sum of the parts it found right (CheckConfig.score)."""
+    shares: str | None = None
+    """The key of a result of student code it judges with other checks (one run of a training loop):
+    the engine tells the check computing it which checks of the rubric share it (Context.sharing)."""
 
 
 REGISTRY: dict[str, CheckSpec] = {}
 
 
-def check(check_id: str, *, task: str, params: Mapping[str, Param | Formulas] | None = None,
-          calls: tuple[str, ...] = (EVERYTHING,), parts: tuple[str, ...] = ()) -> Callable[[CheckFunction],
-                                                                                         CheckFunction]:
-    """Register `function` as the check `check_id`; an id may be registered once. `calls` names
-    the student's functions it runs; `parts` the parts it marks on their own."""
+def check(check_id: str, *, task: Task, params: Mapping[str, Param | Texts] | None = None,
+          calls: tuple[str, ...] = (EVERYTHING,), marks: tuple[str, ...] = (),
+          shares: str | None = None) -> Callable[[CheckFunction], CheckFunction]:
+    """Register `function` as the check `check_id` of `task`; an id may be registered once. `calls` names
+    the student's functions it runs; `marks` the parts it marks on their own; `shares` the result it
+    judges with other checks (CheckSpec.shares)."""
 
     def register(function: CheckFunction) -> CheckFunction:
         if check_id in REGISTRY:
             raise ValueError(f"check id {check_id!r} is registered twice")
-        if any(f"{part}_points" not in (params or {}) for part in parts):
+        if any(f"{part}_points" not in (params or {}) for part in marks):
             raise ValueError(f"check {check_id!r}: each part needs a <part>_points parameter")
-        REGISTRY[check_id] = CheckSpec(check_id, task, function, dict(params or {}), frozenset(calls), parts)
+        REGISTRY[check_id] = CheckSpec(check_id, task.id, function, dict(params or {}), frozenset(calls), marks,
+                                       shares)
         return function
 
     return register

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+import importlib
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -11,11 +11,13 @@ from typing import Any, Mapping
 import yaml
 
 from grader import resources
-from grader.checks import load_all
-from grader.formula import FormulaError, parse
-from grader.registry import CheckSpec, Formulas, Param
+from grader.config import DIAGNOSIS as DEFAULT_DIAGNOSIS
+from grader.config import CheckConfig, Rubric
 from grader.errors import RubricError
+from grader.registry import REGISTRY, CheckSpec, Param, Texts
 from grader.source import INDENTATIONS
+from grader.tasks import LAB
+from grader.tasks.spec import Lab
 
 VISIBILITIES = ("public", "hidden")
 
@@ -25,59 +27,12 @@ COMMON = {
     "memory": Param(2048, 64, 65536),  # MiB the worker may allocate
 }
 DIAGNOSIS = {
-    "rtol": Param(1e-4, 0.0, 1.0),  # how close a mutant's values must be to the student's
-    "atol": Param(1e-5, 0.0, 1.0),
-    "timeout": Param(10.0, 1.0, 600.0),  # wall seconds for each part's diagnoser
+    "rtol": Param(DEFAULT_DIAGNOSIS["rtol"], 0.0, 1.0),  # how close a mutant's values must be to the student's
+    "atol": Param(DEFAULT_DIAGNOSIS["atol"], 0.0, 1.0),
+    "timeout": Param(DEFAULT_DIAGNOSIS["timeout"], 1.0, 600.0),  # wall seconds for each part's diagnoser
 }
 """How known mistakes are recognised (grader.mistakes): one setting for every diagnoser."""
 TOP_LEVEL = ("text", "seed", "load_timeout", "indentation", "diagnosis", "checks")
-
-
-@dataclass(frozen=True)
-class CheckConfig:
-    """How one check is run and scored."""
-
-    id: str
-    task: str
-    points: float
-    visibility: str
-    timeout: float
-    memory: int
-    params: Mapping[str, Any]
-    """The check's own parameters: numbers, and formulas (tuples of strings)."""
-    parts: tuple[str, ...] = ()
-    """The parts marked on their own (CheckSpec.parts), each worth params[f"{part}_points"]."""
-
-    def score(self, status: str, details: Mapping[str, Any]) -> float:
-        """The points a result earns: all of them when it passed; for a check marked in parts, those of
-        the parts its details say are right (details["parts"]: part -> right), whatever its status."""
-        if self.parts:
-            right = details.get("parts") or {}
-            return float(sum(self.params[f"{part}_points"] for part in self.parts if right.get(part) is True))
-        return self.points if status == "passed" else 0.0
-
-
-@dataclass(frozen=True)
-class Rubric:
-    """The whole rubric: the training text, the seed, how to read indentation, and the checks in report order."""
-
-    path: Path
-    text: Path
-    seed: int
-    load_timeout: float
-    """Seconds a task file's definitions may take to run (a hang there costs every check)."""
-    checks: tuple[CheckConfig, ...]
-    indentation: str = "strict"
-    """How lines Python refuses for mixing tabs and spaces are read (grader.source.INDENTATIONS)."""
-    diagnosis: Mapping[str, float] = field(
-        default_factory=lambda: MappingProxyType({k: float(p.default) for k, p in DIAGNOSIS.items()}))
-    """rtol, atol and timeout of the diagnosers that name a failed check's mistake."""
-
-    def config(self, check_id: str) -> CheckConfig:
-        for c in self.checks:
-            if c.id == check_id:
-                return c
-        raise KeyError(check_id)
 
 
 def default_rubric_path() -> Path:
@@ -85,8 +40,8 @@ def default_rubric_path() -> Path:
     return resources.root() / "grader.yaml"
 
 
-def load_rubric(path: Path | str | None = None) -> Rubric:
-    """Read and validate a rubric file; every problem is a RubricError naming its key."""
+def load_rubric(path: Path | str | None = None, lab: Lab = LAB) -> Rubric:
+    """Read and validate a rubric file of `lab`'s checks; every problem is a RubricError naming its key."""
     path = Path(path) if path is not None else default_rubric_path()
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -94,11 +49,19 @@ def load_rubric(path: Path | str | None = None) -> Rubric:
         raise RubricError(f"{path}: cannot read the rubric ({e.strerror})") from e
     except yaml.YAMLError as e:
         raise RubricError(f"{path}: not valid YAML: {e}") from e
-    return parse_rubric(raw, path)
+    return parse_rubric(raw, path, checks_of(lab), lab)
 
 
-def parse_rubric(raw: object, path: Path) -> Rubric:
-    """Validate an already-parsed rubric document."""
+def checks_of(lab: Lab) -> Mapping[str, CheckSpec]:
+    """The registered checks of `lab`'s tasks, their modules imported (each registers its checks)."""
+    for task in lab.tasks:
+        for module in task.checks:
+            importlib.import_module(module)
+    return {k: spec for k, spec in REGISTRY.items() if spec.task in lab.ids}
+
+
+def parse_rubric(raw: object, path: Path, registry: Mapping[str, CheckSpec], lab: Lab = LAB) -> Rubric:
+    """Validate an already-parsed rubric document, whose checks are those of `registry`."""
     top = _mapping(raw, "", path)
     _no_unknown_keys(top, TOP_LEVEL, "", path)
     text = path.parent / _string(top.get("text", "fixtures/textData.txt"), "text", path)
@@ -114,9 +77,8 @@ def parse_rubric(raw: object, path: Path) -> Rubric:
     checks = _mapping(top.get("checks"), "checks", path)
     if not checks:
         raise RubricError(f"{path}: checks: the rubric names no checks")
-    registry = load_all()
     configs = tuple(_check(str(k), v, registry, path) for k, v in checks.items())
-    return Rubric(path, text, int(seed), float(load_timeout), configs, indentation, tolerances)
+    return Rubric(path, text, int(seed), float(load_timeout), configs, indentation, tolerances, lab)
 
 
 def _check(check_id: str, raw: object, registry: Mapping[str, CheckSpec], path: Path) -> CheckConfig:
@@ -129,13 +91,13 @@ def _check(check_id: str, raw: object, registry: Mapping[str, CheckSpec], path: 
     _no_unknown_keys(body, (*allowed, "visibility"), where, path)
     numbers = {k: _number(body.get(k, p.default), f"{where}.{k}", p, path) for k, p in allowed.items()
                if isinstance(p, Param)}
-    formulas = {k: _formulas(body.get(k, p.default), f"{where}.{k}", path) for k, p in allowed.items()
-                if isinstance(p, Formulas)}
-    points = _parts_points(body, numbers, spec.parts, where, path) if spec.parts else numbers["points"]
+    texts = {k: _texts(body.get(k, p.default), f"{where}.{k}", p, path) for k, p in allowed.items()
+             if isinstance(p, Texts)}
+    points = _parts_points(body, numbers, spec.marks, where, path) if spec.marks else numbers["points"]
     visibility = _choice(body.get("visibility", "public"), f"{where}.visibility", VISIBILITIES, path)
-    own = MappingProxyType({k: {**numbers, **formulas}[k] for k in spec.params})
+    own = MappingProxyType({k: {**numbers, **texts}[k] for k in spec.params})
     return CheckConfig(check_id, spec.task, float(points), str(visibility),
-                       float(numbers["timeout"]), int(numbers["memory"]), own, spec.parts)
+                       float(numbers["timeout"]), int(numbers["memory"]), own, spec.marks)
 
 
 def _parts_points(body: Mapping[str, Any], values: Mapping[str, float | int], parts: tuple[str, ...], where: str,
@@ -149,15 +111,15 @@ def _parts_points(body: Mapping[str, Any], values: Mapping[str, float | int], pa
     return total
 
 
-def _formulas(value: object, where: str, path: Path) -> tuple[str, ...]:
-    """A non-empty list of formulas in n and h, each readable by grader.formula."""
+def _texts(value: object, where: str, param: Texts, path: Path) -> tuple[str, ...]:
+    """A non-empty list of texts, each readable by the parameter's own reader."""
     if not isinstance(value, (list, tuple)) or not value or not all(isinstance(v, str) for v in value):
-        raise RubricError(f"{path}: {where}: must be a list of formulas in n and h, got {value!r}")
-    for formula in value:
+        raise RubricError(f"{path}: {where}: must be a list of {param.what}, got {value!r}")
+    for text in value:
         try:
-            parse(formula)
-        except FormulaError as e:
-            raise RubricError(f"{path}: {where}: {formula!r}: {e}") from None
+            param.read(text)
+        except ValueError as e:
+            raise RubricError(f"{path}: {where}: {text!r}: {e}") from None
     return tuple(value)
 
 

@@ -13,14 +13,13 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Iterator
 
 from grader.errors import UsageError
-from grader.lab import ANSWERS, ANSWERS_FILE, DEFINES, FREE_TEXT_KEYS, TASKS, WEIGHT_KEYS
+from grader.tasks import LAB
+from grader.tasks.spec import CODE_SUFFIXES, Lab, Task
 
-NAMED = {"task2": ("task2", "rnn"), "task3": ("task3", "lstm")}
-"""Words in a file's name that say which task it is meant to be (for a link that cannot be read)."""
-SOURCE_SUFFIXES = (".py", ".ipynb")
-ANSWERS_SUFFIXES = (".yaml", ".yml")
-READ_SUFFIXES = (*SOURCE_SUFFIXES, *ANSWERS_SUFFIXES)
-"""The files whose text is read: task sources, and the written answers."""
+SOURCE_SUFFIXES = CODE_SUFFIXES
+DATA_SUFFIXES = (".yaml", ".yml")
+READ_SUFFIXES = (*SOURCE_SUFFIXES, *DATA_SUFFIXES)
+"""The files whose text is read: task sources, and the data (written answers)."""
 LINKABLE_SUFFIXES = (*READ_SUFFIXES, ".zip")
 GRADABLE_SUFFIXES = LINKABLE_SUFFIXES
 """What a submission is made of for the grader (a batch copies out only these; anything else a student
@@ -73,8 +72,8 @@ class _Walk:
     """(name in the submission, sentence saying it is a link) of each link named like a source."""
 
 
-def load_submission(path: Path | str) -> Submission:
-    """Find the task files of the submission at `path` (folder, .zip, .py or .ipynb).
+def load_submission(path: Path | str, lab: Lab = LAB) -> Submission:
+    """Find the files of `lab`'s tasks in the submission at `path` (folder, .zip, .py or .ipynb).
 
     Inside the submission a symbolic link is never opened or followed (`path` itself may be one).
     """
@@ -83,56 +82,46 @@ def load_submission(path: Path | str) -> Submission:
         raise UsageError(f"{path}: no such file or folder")
     walk = _Walk()
     candidates = list(_sources(path, walk))
-    sources = [c for c in candidates if not _is_answers_name(c.name)]
     files: dict[str, TaskFile] = {}
-    for task, pattern in TASKS.items():
-        matching = [c for c in sources if pattern.search(c.text)]
+    for task in sorted(lab.tasks, key=lambda t: not t.runs_code):  # the code's notes first, as they were
+        matching = [c for c in candidates if _suffix(c.name) in task.suffixes and task.pattern.search(c.text)]
         if matching:
             chosen = _choose(task, matching, walk.notes)
-            files[task] = TaskFile(task, chosen.name, chosen.text, chosen.notes, chosen.cells)
-    answers = [c for c in candidates if _is_answers_name(c.name) and ANSWERS_FILE.search(c.text)]
-    if answers:
-        chosen = _choose(ANSWERS, answers, walk.notes)
-        files[ANSWERS] = TaskFile(ANSWERS, chosen.name, chosen.text, chosen.notes)
+            files[task.id] = TaskFile(task.id, chosen.name, chosen.text, chosen.notes, chosen.cells)
     looked_at = tuple(c.name for c in candidates)
-    return Submission(path, files, tuple(walk.notes), looked_at, _unreadable(walk.links, files))
+    return Submission(path, files, tuple(walk.notes), looked_at, _unreadable(walk.links, files, lab))
 
 
-def _unreadable(links: list[tuple[str, str]], files: dict[str, TaskFile]) -> dict[str, str]:
-    """Each task not found, with the links that may have been meant as its file."""
+def _unreadable(links: list[tuple[str, str]], files: dict[str, TaskFile], lab: Lab) -> dict[str, str]:
+    """Each task of code not found, with the links that may have been meant as its file."""
     reasons: dict[str, list[str]] = {}
     for name, sentence in links:
-        for task in _meant(name):
+        for task in _meant(name, lab):
             if task not in files:
                 reasons.setdefault(task, []).append(sentence)
     return {task: "; ".join(sentences) for task, sentences in reasons.items()}
 
 
-def _meant(name: str) -> list[str]:
-    """The tasks a file's name says it is for; every task when it says none."""
-    said = [task for task, words in NAMED.items() if any(word in name.lower() for word in words)]
-    return said or list(TASKS)
+def _meant(name: str, lab: Lab) -> list[str]:
+    """The tasks of code a file's name says it is for; every one when it says none."""
+    coded = [task for task in lab.tasks if task.runs_code]
+    said = [task.id for task in coded if any(word in name.lower() for word in task.words)]
+    return said or [task.id for task in coded]
 
 
-def _is_answers_name(name: str) -> bool:
-    return PurePosixPath(name).suffix.lower() in ANSWERS_SUFFIXES
+def _suffix(name: str) -> str:
+    return PurePosixPath(name).suffix.lower()
 
 
-def _choose(task: str, matching: list[TaskFile], notes: list[str]) -> TaskFile:
-    """Several files define the same task: grade the most finished-looking one, and say so."""
-    finished = _compiles if task in TASKS else _answers_given
-    ranked = sorted(matching, key=lambda c: (not finished(c.text), task not in c.name.lower(),
+def _choose(task: Task, matching: list[TaskFile], notes: list[str]) -> TaskFile:
+    """Several files are the same task's: grade the most finished-looking one, and say so."""
+    finished = task.complete or _compiles
+    ranked = sorted(matching, key=lambda c: (not finished(c.text), task.id not in c.name.lower(),
                                              c.name.count("/"), len(c.name), c.name))
     if len(ranked) > 1:
         others = ", ".join(c.name for c in ranked[1:])
-        what = f"define {DEFINES[task]}" if task in DEFINES else "hold Part 1's answers"
-        notes.append(f"{len(ranked)} files {what}: graded {ranked[0].name}, ignored {others}")
+        notes.append(f"{len(ranked)} files {task.found}: graded {ranked[0].name}, ignored {others}")
     return ranked[0]
-
-
-def _answers_given(text: str) -> bool:
-    """An answers file with every question's key (the more finished of two)."""
-    return len({key.lower() for key in ANSWERS_FILE.findall(text)}) == len(WEIGHT_KEYS) + len(FREE_TEXT_KEYS)
 
 
 def _compiles(text: str) -> bool:

@@ -61,7 +61,7 @@ def test_fixture_grades_as_expected(case: str, backend: str, rubric: Rubric, gra
     for c in report.checks:
         assert c.message, f"{c.id} gives no message"
         config = rubric.config(c.id)
-        right = [part for part, ok in (c.details.get("parts") or {}).items() if ok] if config.parts else []
+        right = [part for part, ok in (c.details.get("parts") or {}).items() if ok] if config.marks else []
         assert c.score == (c.max_score if c.status == "passed" else sum(config.params[f"{p}_points"] for p in right))
     diagnosis = expected_diagnosis(FIXTURES / case)
     named = {c.id: c.diagnosis for c in report.checks}

@@ -21,7 +21,8 @@ from typing import Any, Callable
 import numpy as np
 
 from grader import protocol
-from grader.worker import loader, rnn
+from grader.worker import loader
+from grader.tasks.rnn import worker as rnn
 from grader.worker.loader import BadAnswer, NotRunnable, Module, describe
 from grader.worker.output import capture
 
@@ -46,7 +47,7 @@ def serve(spec: dict[str, Any], sock: socket.socket, confine: Callable[[dict[str
     streams = capture()  # before any student code: printing never fails, nor costs much
     _reuse_freed_memory()
     if "torch" in sys.modules:  # a worker for task 3 (a task 2 worker of the process backend goes without)
-        from grader.worker import lstm
+        from grader.tasks.lstm import worker as lstm
 
         OPERATIONS.update(lstm.OPERATIONS)
     sys.path[:] = [p for p in sys.path if not is_hidden(p, spec["hidden"])]
@@ -82,26 +83,6 @@ def confine_linux(spec: dict[str, Any], output: tuple[int, int], keep: int) -> d
         os.environ["TMPDIR"] = "/tmp"  # its own, in its new root
         tempfile.tempdir = None  # computed again, from TMPDIR
     return dataclasses.asdict(walls)
-
-
-def warm_up(optimizer: bool = True) -> None:
-    """What every task 3 worker would otherwise pay for when its code first runs: an LSTM's first call
-    sets itself up (0.5 s), and an optimizer's first construction imports some 800 modules (torch._dynamo:
-    1.6 s here), which only workers that train need (`optimizer`: pay it now)."""
-    import torch
-
-    torch.set_num_threads(1)  # a child forked from a multi-threaded torch hangs in libgomp
-    torch.set_num_interop_threads(1)
-    for dtype in (torch.float32, torch.float64):
-        model = torch.nn.Sequential(torch.nn.Linear(2, 2)).to(dtype)
-        lstm_layer, cell = torch.nn.LSTM(2, 2).to(dtype), torch.nn.LSTMCell(2, 2).to(dtype)
-        parameters = [*model.parameters(), *lstm_layer.parameters(), *cell.parameters()]
-        output, _ = lstm_layer(torch.zeros(3, 1, 2, dtype=dtype))
-        scores = model(output[:, 0]) + cell(torch.zeros(3, 2, dtype=dtype))[0]
-        torch.nn.functional.cross_entropy(scores, torch.zeros(3, dtype=torch.long)).backward()
-        if optimizer:
-            torch.optim.SGD(parameters, lr=0.1).step()
-    torch.manual_seed(0)  # nothing of this warming shows in a worker, which seeds its own generators
 
 
 def _reuse_freed_memory() -> None:

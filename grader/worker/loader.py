@@ -16,8 +16,6 @@ from typing import Any, Callable
 
 import numpy as np
 
-from grader import lab
-
 STEP = "__grader_step__"
 ITERATOR = "__grader_iterator__"
 
@@ -72,10 +70,10 @@ def load(module: Module, request: dict[str, Any]) -> dict[str, Any]:
     with open(module.filename, encoding="utf-8") as f:
         tree = ast.parse(f.read(), module.display)
     statements = _flatten(tree.body)
-    task_loop = _training_loop(statements, lab.TRAINING_CALLS[request["task"]])
-    others = set().union(*lab.TRAINING_CALLS.values())
+    task_loop = _training_loop(statements, set(request["training"]))
+    others = set(request["training"]).union(request["others"])
     module.namespace.update({"__name__": "__main__", "__file__": module.filename,
-                             "__builtins__": _builtins(), "__grader_broken__": _broken(module)})
+                             "__builtins__": _builtins(request["text"]), "__grader_broken__": _broken(module)})
     errors, skipped = [], 0
     avoid: set[str] = set(request.get("skip", ()))
     undefined: set[str] = set()
@@ -117,6 +115,13 @@ def train(module: Module, request: dict[str, Any]) -> dict[str, Any]:
 def names(module: Module, request: dict[str, Any]) -> dict[str, Any]:
     """The values of some of the task's globals: numbers and arrays, or lists of strings (chars)."""
     return {name: _plain(module.namespace.get(name), name) for name in request["names"]}
+
+
+def call(module: Module, request: dict[str, Any]) -> dict[str, Any]:
+    """The value of the task's function request["function"] called with request["args"] (numbers and
+    arrays), as an array: for a task whose checks need no operations of their own."""
+    name = str(request["function"])
+    return {"value": array(module.function(name)(*request["args"]), f"{name}'s value")}
 
 
 def _plain(value: Any, name: str) -> Any:
@@ -267,18 +272,18 @@ def _broken(module: Module) -> Callable[[int], None]:
     return broken
 
 
-def _builtins() -> dict[str, Any]:
-    """The builtins, with open() finding the training text wherever the student said it was."""
+def _builtins(text: str) -> dict[str, Any]:
+    """The builtins, with open() finding the training text `text` wherever the student said it was."""
     names = dict(vars(builtins))
     real_open = builtins.open
 
     def open_text(file: Any, *args: Any, **kwargs: Any) -> io.IOBase:
-        if isinstance(file, (str, os.PathLike)) and os.path.basename(os.fspath(file)).lower() == lab.TEXT.lower():
-            file = lab.TEXT
+        if isinstance(file, (str, os.PathLike)) and os.path.basename(os.fspath(file)).lower() == text.lower():
+            file = text
         return real_open(file, *args, **kwargs)  # type: ignore[no-any-return]
 
     names["open"] = open_text
     return names
 
 
-OPERATIONS = {"load": load, "train": train, "names": names}
+OPERATIONS = {"load": load, "train": train, "names": names, "call": call}

@@ -31,9 +31,9 @@ def main(argv: list[str]) -> int:
     port, with_torch = int(argv[0]), "torch" in argv[1:]
     token = sys.stdin.buffer.read(protocol.TOKEN_BYTES)
     if with_torch:
-        from grader.worker import warm_up
+        from grader.tasks.lstm.worker import warm_up
 
-        warm_up(optimizer=False)  # in the check that trains, if any: most checks of task 3 never do
+        warm_up(server=False)  # in the check that trains, if any: most checks of task 3 never do
     from grader.worker import serve  # imports numpy, and torch as lazily as its operations allow
 
     sock = socket.create_connection(("127.0.0.1", port))

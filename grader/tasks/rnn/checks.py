@@ -1,4 +1,4 @@
-"""Checks of task 2, the NumPy character RNN: forward values, gradients, weights, training."""
+"""Checks of task 2, the NumPy character RNN: its cases, and forward values, gradients, weights, training."""
 
 from __future__ import annotations
 
@@ -8,16 +8,13 @@ from typing import Any, Callable
 import numpy as np
 from hypothesis import strategies as st
 
-from grader.mistakes import diagnoser
-from grader.registry import Param, check
-from grader import lab
-from grader.checks.context import Context, reference
-from grader.checks.text import course_text, sequences
 from grader.compare import centred_differences, check_close, check_fall, check_shape, index_text
+from grader.context import Context, reference
 from grader.errors import Mismatch
 from grader.examples import explained
-
-PARAMETERS = lab.RNN_PARAMETERS
+from grader.registry import Param, check
+from grader.tasks.course import course_text, sequences
+from grader.tasks.rnn import PARAMETERS, TASK
 
 
 @dataclass(frozen=True)
@@ -40,7 +37,7 @@ class RnnCase:
                 "hprev": self.hprev}
 
 
-def _parameters(rng: np.random.Generator, n: int, h: int, scale: float) -> dict[str, np.ndarray]:
+def parameters(rng: np.random.Generator, n: int, h: int, scale: float) -> dict[str, np.ndarray]:
     shapes = {"Wxh": (h, n), "Whh": (h, h), "Why": (n, h), "bh": (h, 1), "by": (n, 1)}
     return {name: rng.normal(0.0, scale, shape) for name, shape in shapes.items()}
 
@@ -58,11 +55,11 @@ def rnn_cases(draw: st.DrawFn, max_n: int = 6, max_h: int = 6, max_steps: int = 
     targets = draw(st.lists(st.integers(0, n - 1), min_size=len(inputs), max_size=len(inputs)),
                    label="targets")
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1), label="values"))
-    params = _parameters(rng, n, h, 0.5)
+    params = parameters(rng, n, h, 0.5)
     return RnnCase(n, h, tuple(inputs), tuple(targets), params, rng.normal(0.0, 0.5, (h, 1)))
 
 
-@check("rnn.forward", task="task2", calls=("lossFun",),
+@check("rnn.forward", task=TASK, calls=("lossFun",),
        params={"examples": Param(40, 1), "rtol": Param(1e-7), "atol": Param(1e-9)})
 def forward(ctx: Context) -> str:
     """lossFun's loss and last hidden state equal the lab's RNN on random inputs."""
@@ -81,7 +78,7 @@ def forward(ctx: Context) -> str:
     return f"loss and last hidden state correct on {ctx.param('examples')} random sequences"
 
 
-@check("rnn.gradcheck", task="task2", params={"examples": Param(8, 1), "rtol": Param(1e-6), "atol": Param(1e-8)},
+@check("rnn.gradcheck", task=TASK, params={"examples": Param(8, 1), "rtol": Param(1e-6), "atol": Param(1e-8)},
        calls=("lossFun",))
 def gradcheck(ctx: Context) -> str:
     """lossFun's gradients equal the lab's RNN's gradients for the same weights and inputs."""
@@ -101,7 +98,7 @@ def gradcheck(ctx: Context) -> str:
             "random sequences")
 
 
-@check("rnn.weights", task="task2", params={"examples": Param(12, 1), "epsilon": Param(1e-5, 1e-9, 1e-2)},
+@check("rnn.weights", task=TASK, params={"examples": Param(12, 1), "epsilon": Param(1e-5, 1e-9, 1e-2)},
        calls=("lossFun",))
 def weights(ctx: Context) -> str:
     """Every one of the h(n+h+1) weights of Wxh, Whh and bh enters the hidden state in its place."""
@@ -221,7 +218,7 @@ def _every_unit_moves(dependence: list[Dependence], case: RnnCase, each_weight: 
                            f"{_counts(each_weight(), case)}")
 
 
-@check("rnn.loss_decrease", task="task2",
+@check("rnn.loss_decrease", task=TASK,
        params={"iterations": Param(150, 20), "margin": Param(0.10, 0.0, 1.0), "characters": Param(1000, 50)})
 def loss_decrease(ctx: Context) -> str:
     """The weights the student's training loop reaches predict the course text better than its start."""
@@ -232,7 +229,7 @@ def loss_decrease(ctx: Context) -> str:
     if not 1 <= h <= 4096:
         raise Mismatch(f"hidden_size is {h}; expected a number of hidden units from 1 to 4096")
     n = len(found["chars"])
-    start = _parameters(np.random.default_rng(ctx.rubric.seed), n, h, 0.01)
+    start = parameters(np.random.default_rng(ctx.rubric.seed), n, h, 0.01)
     run = worker.call("train", iterations=ctx.param("iterations"), set=start, final=list(PARAMETERS),
                       calls=["lossFun"])
     reached = run["final"]
@@ -254,62 +251,3 @@ def _text_loss(ref: Any, indices: np.ndarray, params: dict[str, np.ndarray], seq
         loss, h = ref.forward(inputs.tolist(), targets.tolist(), h, *(params[k] for k in PARAMETERS))
         total += loss
     return total / (len(indices) - 1)
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return np.asarray(1.0 / (1.0 + np.exp(-z)))
-
-
-MUTANTS = {
-    "rnn.sigmoid": lambda x, h, Wxh, Whh, bh, h0: _sigmoid(Wxh @ x + Whh @ h + bh),
-    "rnn.relu": lambda x, h, Wxh, Whh, bh, h0: np.maximum(0.0, Wxh @ x + Whh @ h + bh),
-    "rnn.no_activation": lambda x, h, Wxh, Whh, bh, h0: Wxh @ x + Whh @ h + bh,
-    "rnn.double_tanh": lambda x, h, Wxh, Whh, bh, h0: np.tanh(np.tanh(Wxh @ x + Whh @ h + bh)),
-    "rnn.whh_transposed": lambda x, h, Wxh, Whh, bh, h0: np.tanh(Wxh @ x + Whh.T @ h + bh),
-    "rnn.missing_bias": lambda x, h, Wxh, Whh, bh, h0: np.tanh(Wxh @ x + Whh @ h),
-    "rnn.no_recurrence": lambda x, h, Wxh, Whh, bh, h0: np.tanh(Wxh @ x + Whh @ h0 + bh),
-    "rnn.missing_recurrence": lambda x, h, Wxh, Whh, bh, h0: np.tanh(Wxh @ x + bh),
-    "rnn.bias_outside_tanh": lambda x, h, Wxh, Whh, bh, h0: np.tanh(Wxh @ x + Whh @ h) + bh,
-    "rnn.missing_input": lambda x, h, Wxh, Whh, bh, h0: np.tanh(Whh @ h + bh),
-}
-"""The hidden-state line as the catalog's mistakes write it (reference/rnn.py's hidden_step's
-arguments: x, hs[t-1], Wxh, Whh, bh and lossFun's hprev)."""
-
-
-def diagnostic_cases() -> list[RnnCase]:
-    """Two sequences on which every mutant's loss and last state differ from the others'."""
-    cases = []
-    for seed in (1, 2):
-        rng = np.random.default_rng(seed)
-        n, h = 5, 4
-        cases.append(RnnCase(n, h, (0, 3, 1, 4, 2, 1), (3, 1, 4, 2, 1, 0), _parameters(rng, n, h, 0.5),
-                             rng.normal(0.0, 0.5, (h, 1))))
-    return cases
-
-
-@diagnoser("task2", "lossFun")
-def diagnose(ctx: Context) -> str | None:
-    """The mutant of the hidden-state line whose lossFun gives the student's loss and last state."""
-    worker, ref = ctx.worker(), reference("rnn")
-    cases = diagnostic_cases()
-    answers = [worker.call("rnn.loss", **case.request()) for case in cases]
-
-    def gives_the_answers(step: Any) -> bool:
-        for case, got in zip(cases, answers, strict=True):
-            with np.errstate(all="ignore"):
-                loss, h = ref.forward(list(case.inputs), list(case.targets), case.hprev,
-                                      *(case.params[p] for p in PARAMETERS), step=step)
-            if not (_close(got["loss"], loss, ctx) and _close(got["h"], h, ctx)):
-                return False
-        return True
-
-    if gives_the_answers(ref.hidden_step):
-        return None
-    found = [mistake for mistake, step in MUTANTS.items() if gives_the_answers(step)]
-    return found[0] if len(found) == 1 else None
-
-
-def _close(got: Any, expected: Any, ctx: Context) -> bool:
-    got, expected = np.asarray(got, dtype=np.float64), np.asarray(expected, dtype=np.float64)
-    return got.size == expected.size and bool(np.allclose(got.reshape(-1), expected.reshape(-1),
-                                                          rtol=ctx.param("rtol"), atol=ctx.param("atol")))

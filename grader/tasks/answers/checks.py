@@ -1,27 +1,25 @@
 """Part 1, question 2: the weight counts students write down, read as formulas in n and h.
 
 Nothing here runs student code: the answers file is YAML read as data, and each formula is read by
-grader.formula's own small grammar into an exact polynomial, compared with the rubric's accepted
+grader.tasks.answers.formula's own small grammar into an exact polynomial, compared with the rubric's accepted
 counts. A wrong count is explained with numbers, and named when it is a known slip.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
+from grader.context import Written
 from grader.errors import Mismatch, StudentException
-from grader.formula import FormulaError, Polynomial, parse
-from grader.lab import ANSWERS, FREE_TEXT_KEYS, WEIGHT_KEYS
-from grader.registry import Formulas, Param, check
+from grader.registry import Param, Texts, check
 from grader.submission import TaskFile
-
-if TYPE_CHECKING:  # the rubric uses the checks
-    from grader.rubric import CheckConfig
+from grader.tasks.answers import FREE_TEXT_KEYS, TASK, WEIGHT_KEYS
+from grader.tasks.answers.formula import FormulaError, Polynomial, parse
 
 NETWORKS = {"rnn": "RNN", "lstm": "LSTM"}
 SHOWN = (3, 2)
@@ -42,20 +40,6 @@ SLIPS = {
 what is right; these only name what is wrong."""
 
 
-@dataclass
-class Answers:
-    """What a check of written answers is given (its configuration and the answers file), and what it
-    leaves for the report: details, and the known slip it found."""
-
-    config: CheckConfig
-    file: TaskFile
-    details: dict[str, Any] = field(default_factory=dict)
-    diagnosis: str | None = None
-
-    def param(self, name: str) -> Any:
-        return self.config.params[name]
-
-
 @dataclass(frozen=True)
 class Part:
     """One network's count as marked: right or not, the sentence saying so, and the slip it shows."""
@@ -66,10 +50,15 @@ class Part:
     polynomial: Polynomial | None = None
 
 
-@check("answers.weight_counts", task=ANSWERS, parts=("rnn", "lstm"),
+def formulas(default: tuple[str, ...]) -> Texts:
+    """A rubric parameter listing counts as formulas in n and h, each readable by grader.tasks.answers.formula."""
+    return Texts(default, "formulas in n and h", parse)
+
+
+@check("answers.weight_counts", task=TASK, marks=("rnn", "lstm"),
        params={"rnn_points": Param(1.0), "lstm_points": Param(1.0),
-               "rnn": Formulas(("h(n+h+1)",)), "lstm": Formulas(("4h(n+h+1)", "4h(n+h+2)"))})
-def weight_counts(answers: Answers) -> str:
+               "rnn": formulas(("h(n+h+1)",)), "lstm": formulas(("4h(n+h+1)", "4h(n+h+2)"))})
+def weight_counts(answers: Written) -> str:
     """q2_rnn_weights and q2_lstm_weights are the accepted counts, as polynomials in n and h."""
     values, lines = read(answers.file)
     answers.details["answers"] = {k: _shown(v) for k, v in values.items() if k in (*WEIGHT_KEYS.values(),

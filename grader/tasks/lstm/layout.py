@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from grader.checks.context import reference
+from grader.context import reference
 
 GATE_ORDERS = ["".join(p) for p in itertools.permutations("ifgo")]
 Structure = Mapping[str, Any]

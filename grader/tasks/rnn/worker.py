@@ -1,4 +1,4 @@
-"""Worker probes for task 2: call the student's lossFun on parameters the grader chose."""
+"""Worker operations of task 2: call the student's lossFun on parameters the grader chose."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from grader import lab
+from grader.tasks.course import sizes
+from grader.tasks.rnn import GRADIENTS, PARAMETERS
 from grader.worker.loader import BadAnswer, Module, array, scalar
-
-PARAMETERS, GRADIENTS = lab.RNN_PARAMETERS, lab.RNN_GRADIENTS
 
 
 def loss(module: Module, request: dict[str, Any]) -> dict[str, Any]:
@@ -56,7 +55,7 @@ def _call(module: Module, params: dict[str, np.ndarray], request: dict[str, Any]
     loss_fun = module.function("lossFun")
     n, h = params["Wxh"].shape[1], params["Wxh"].shape[0]
     module.namespace.update({name: params[name].copy() for name in PARAMETERS})
-    module.namespace.update(lab.sizes(n, h))
+    module.namespace.update(sizes(n, h))
     inputs = [int(i) for i in request["inputs"]]
     targets = [int(i) for i in request["targets"]]
     return loss_fun(inputs, targets, np.array(request["hprev"], dtype=np.float64))

@@ -1,4 +1,5 @@
-"""What a check is given: its configuration, the task file, and a worker holding the submission."""
+"""What a check is given: its configuration, the task file, and a worker holding the submission (Context),
+or the file itself for a task read as data (Written)."""
 
 from __future__ import annotations
 
@@ -11,16 +12,17 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from hypothesis import strategies as st
 
-from grader import lab
 from grader.errors import SubmissionFault, WorkerDied, WorkerTimeout
 from grader.registry import EVERYTHING, REGISTRY
 from grader.examples import search
 from grader.resources import reference_file
 from grader.sandbox import STACK_FRAME, Limits, Sandbox, Worker
 from grader.source import Program
+from grader.submission import TaskFile
+from grader.tasks.spec import Task
 
-if TYPE_CHECKING:  # the rubric uses the checks; the checks read the rubric only through a Context
-    from grader.rubric import CheckConfig, Rubric
+if TYPE_CHECKING:
+    from grader.config import CheckConfig, Rubric
 
 T = TypeVar("T")
 SUBMISSION_NAME = "submission.py"
@@ -56,6 +58,15 @@ class Context:
     def param(self, name: str) -> Any:
         return self.config.params[name]
 
+    @property
+    def task(self) -> Task:
+        return self.rubric.lab.task(self.config.task)
+
+    def sharing(self, key: str) -> dict[str, CheckConfig]:
+        """The rubric's checks that judge the shared result `key` (CheckSpec.shares), by id: what the
+        check computing it must run it for."""
+        return {c.id: c for c in self.rubric.checks if c.id in REGISTRY and REGISTRY[c.id].shares == key}
+
     def worker(self, skip: tuple[str, ...] = (), timeout: float | None = None) -> Worker:
         """A worker with the submission's definitions loaded (not its training loop).
 
@@ -64,8 +75,8 @@ class Context:
         """
         if self._worker is not None:
             return self._worker
-        task = self.config.task
-        self._key = key = f"{task}:{','.join(skip)}"
+        task = self.task
+        self._key = key = f"{task.id}:{','.join(skip)}"
         if key in self.load_faults:
             raise self.load_faults[key]
         if self.poolable and key in self.pool:
@@ -74,14 +85,17 @@ class Context:
                 self._worker.renew(self.config.timeout)
                 self._printed_before = self._worker.output()
                 return self._worker
-        files = {SUBMISSION_NAME: self.program.source.encode(), lab.TEXT: self.rubric.text.read_bytes()}
+        lab = self.rubric.lab
+        files = {SUBMISSION_NAME: self.program.source.encode(), lab.text: self.rubric.text.read_bytes()}
         limits = Limits(timeout or self.config.timeout, self.config.memory,
                         cpu_seconds=self._pool_budget() if self.poolable else None)
         self._worker = self.sandbox.worker(files, SUBMISSION_NAME, self.program.file.name, self.program.broken,
-                                           limits, self.private, self.rubric.seed, torch=task in lab.TORCH_TASKS)
+                                           limits, self.private, self.rubric.seed, torch=task.warm_up is not None)
         self.walls.add((self._worker.isolation, self._worker.processes))
         try:
-            loaded = self._worker.call("load", timeout=self.load_timeout, task=task, skip=list(skip))
+            others = sorted({name for t in lab.tasks if t is not task for name in t.training})
+            loaded = self._worker.call("load", timeout=self.load_timeout, training=sorted(task.training),
+                                       others=others, text=lab.text, skip=list(skip))
         except (WorkerTimeout, WorkerDied) as e:
             fault = type(e)(f"loading {self.program.file.name} did not finish: {e}")
             self.load_faults[key] = fault
@@ -92,8 +106,8 @@ class Context:
     @property
     def load_timeout(self) -> float:
         """Seconds a task file's definitions may take to load: the rubric's, and what a worker of this
-        sandbox may still have to set up meanwhile for a task that uses torch (Sandbox.load_allowance)."""
-        extra = self.sandbox.load_allowance if self.config.task in lab.TORCH_TASKS else 0.0
+        sandbox may still have to set up meanwhile for a task of heavy workers (Sandbox.load_allowance)."""
+        extra = self.sandbox.load_allowance if self.task.warm_up is not None else 0.0
         return self.rubric.load_timeout + extra
 
     @property
@@ -152,6 +166,20 @@ class Context:
         if self._worker is not None:
             self._worker.kill()
             self._worker = None
+
+
+@dataclass
+class Written:
+    """What a check of a task read as data is given (its configuration and the file), and what it leaves
+    for the report: details, and the known mistake it found."""
+
+    config: CheckConfig
+    file: TaskFile
+    details: dict[str, Any] = field(default_factory=dict)
+    diagnosis: str | None = None
+
+    def param(self, name: str) -> Any:
+        return self.config.params[name]
 
 
 @functools.cache

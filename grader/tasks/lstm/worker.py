@@ -1,4 +1,4 @@
-"""Worker probes for task 3: build the student's _charLSTM at chosen sizes, run it, train it."""
+"""Worker operations of task 3: build the student's _charLSTM at chosen sizes, run it, train it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from grader import lab
+from grader.tasks.course import sizes
 from grader.worker.loader import BadAnswer, Module, NotRunnable, array, scalar, step_function
 
 ATTRIBUTES = ("input_size", "hidden_size", "num_layers", "batch_first", "in_features", "out_features")
@@ -235,7 +235,26 @@ def _plain(value: Any) -> Any:
 
 
 def _sizes(module: Module, n: int, h: int) -> None:
-    module.namespace.update(lab.sizes(n, h))
+    module.namespace.update(sizes(n, h))
+
+
+def warm_up(server: bool = True) -> None:
+    """What every task 3 worker would otherwise pay for when its code first runs: an LSTM's first call
+    sets itself up (0.5 s), and an optimizer's first construction imports some 800 modules (torch._dynamo:
+    1.6 s here), which only workers that train need: a `server` forking every worker pays it now, once."""
+
+    torch.set_num_threads(1)  # a child forked from a multi-threaded torch hangs in libgomp
+    torch.set_num_interop_threads(1)
+    for dtype in (torch.float32, torch.float64):
+        model = torch.nn.Sequential(torch.nn.Linear(2, 2)).to(dtype)
+        lstm_layer, cell = torch.nn.LSTM(2, 2).to(dtype), torch.nn.LSTMCell(2, 2).to(dtype)
+        parameters = [*model.parameters(), *lstm_layer.parameters(), *cell.parameters()]
+        output, _ = lstm_layer(torch.zeros(3, 1, 2, dtype=dtype))
+        scores = model(output[:, 0]) + cell(torch.zeros(3, 2, dtype=dtype))[0]
+        torch.nn.functional.cross_entropy(scores, torch.zeros(3, dtype=torch.long)).backward()
+        if server:
+            torch.optim.SGD(parameters, lr=0.1).step()
+    torch.manual_seed(0)  # nothing of this warming shows in a worker, which seeds its own generators
 
 
 OPERATIONS = {"lstm.build": build, "lstm.forward": forward, "lstm.gradients": gradients,

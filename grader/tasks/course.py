@@ -1,4 +1,5 @@
-"""The course text as the grader measures trained models on it, through the student's vocabulary.
+"""The course text, shared by the two coded tasks: as the grader measures trained models on it, through
+the student's vocabulary, and the globals a script derives from it (set by the workers).
 
 A training check never believes the loss a submission reports. The worker hands back the
 weights the student's loop reached; the grader runs the reference model with them on the
@@ -15,7 +16,7 @@ import numpy as np
 from grader.errors import Mismatch
 
 if TYPE_CHECKING:
-    from grader.checks.context import Context
+    from grader.context import Context
 
 
 @dataclass(frozen=True)
@@ -59,3 +60,10 @@ def _kind(value: Any) -> str:
     if isinstance(value, list):
         return f"a list of {len(value)} values"
     return f"a {type(value).__name__}"
+
+
+def sizes(n: int, h: int) -> dict[str, Any]:
+    """The globals a script derives from its text and hyperparameters, for n characters and h units."""
+    chars = [chr(0x61 + i) for i in range(n)]
+    return {"vocab_size": n, "hidden_size": h, "chars": chars, "char_to_ix": {c: i for i, c in enumerate(chars)},
+            "ix_to_char": dict(enumerate(chars))}
