@@ -9,14 +9,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from grader.sandbox.contract import Kind
+
 TASKS = {
     "task2": re.compile(r"^[ \t]*def[ \t]+lossFun[ \t]*\(", re.MULTILINE),
     "task3": re.compile(r"^[ \t]*class[ \t]+_charLSTM\b", re.MULTILINE),
 }
 """Each task, and what a file must define to be it (found by content, never by file name)."""
 DEFINES = {"task2": "a function lossFun", "task3": "a class _charLSTM"}
-TORCH_TASKS = frozenset({"task3"})
-"""The tasks whose workers need torch (task 2 is NumPy's: a worker that need not import torch starts fast)."""
+KINDS = {"task2": Kind(("grader.worker.rnn",)), "task3": Kind(("grader.worker.lstm",), "grader.worker:warm_up")}
+"""Each task's kind of worker: the operations it serves, and (task 3's torch) how they are warmed up.
+(Task 2 is NumPy's: a worker that need not import torch starts fast.)"""
 ANSWERS = "answers"
 """Part 1's written answers: a YAML file (submissions_template/answers.yaml), read as data, never run."""
 WEIGHT_KEYS = {"rnn": "q2_rnn_weights", "lstm": "q2_lstm_weights"}

@@ -18,7 +18,7 @@ from grader.sandbox import ISOLATIONS, STRONG, Sandbox, open_sandbox
 from grader.source import Program, prepare
 from grader.checks.answers import Answers
 from grader.checks.lstm import torch_in_grader
-from grader.lab import ANSWERS, DEFINES, TASKS
+from grader.lab import ANSWERS, DEFINES, KINDS, TASKS
 from grader.mistakes import DIAGNOSERS, describe, parts_reached
 from grader.submission import Submission, TaskFile, load_submission
 
@@ -94,7 +94,7 @@ def _prepared(grading: Grading) -> Grading:
 
 def _started(stack: contextlib.ExitStack, grading: Grading) -> Sandbox | None:
     try:
-        sandbox = stack.enter_context(open_sandbox(grading.programs))
+        sandbox = stack.enter_context(open_sandbox([KINDS[task] for task in grading.programs]))
     except Exception as e:  # without a sandbox no student code runs; the checks that need it say why
         for task, program in grading.programs.items():
             if not program.fatal:

@@ -78,7 +78,7 @@ class Context:
         limits = Limits(timeout or self.config.timeout, self.config.memory,
                         cpu_seconds=self._pool_budget() if self.poolable else None)
         self._worker = self.sandbox.worker(files, SUBMISSION_NAME, self.program.file.name, self.program.broken,
-                                           limits, self.private, self.rubric.seed, torch=task in lab.TORCH_TASKS)
+                                           limits, self.private, self.rubric.seed, kind=lab.KINDS[task])
         self.walls.add((self._worker.isolation, self._worker.processes))
         try:
             loaded = self._worker.call("load", timeout=self.load_timeout, task=task, skip=list(skip))
@@ -92,8 +92,8 @@ class Context:
     @property
     def load_timeout(self) -> float:
         """Seconds a task file's definitions may take to load: the rubric's, and what a worker of this
-        sandbox may still have to set up meanwhile for a task that uses torch (Sandbox.load_allowance)."""
-        extra = self.sandbox.load_allowance if self.config.task in lab.TORCH_TASKS else 0.0
+        sandbox may still have to set up meanwhile for a task whose workers warm up (Sandbox.load_allowance)."""
+        extra = self.sandbox.load_allowance if lab.KINDS[self.config.task].warm_up else 0.0
         return self.rubric.load_timeout + extra
 
     @property
