@@ -31,11 +31,13 @@ from grader.errors import InternalError, UsageError
 from grader.pipeline import failed_report, grade, prepare_grader
 from grader.report import Report, render_json
 from grader.rubric import Rubric, load_rubric
-from grader.sandbox import STRONG, Sandbox, backend, open_sandbox
-from grader.sandbox.linux import LinuxSandbox
-from grader.tasks import LAB
+from grader.sandbox import STRONG, Sandbox, open_sandbox, open_shared
+from grader.context import kind
 from grader.students import Student, copy_out, find_students, fingerprint, in_shard
+from grader.tasks import LAB
 
+KINDS = tuple(kind(task) for task in LAB.tasks if task.runs_code)
+"""What a batch's workers serve: any task of the lab (a lane grades every task of its students)."""
 REPORTS = "reports"
 LANE_POLL = 0.5
 
@@ -92,7 +94,9 @@ def run(source: Path, out: Path, rubric: Rubric, jobs: int = 1, shard: tuple[int
         on_done(done)
 
     with contextlib.ExitStack() as stack:
-        server = stack.enter_context(LinuxSandbox()) if todo and _forked() and backend() == "linux" else None
+        server = open_shared(KINDS) if todo and _forked() else None
+        if server is not None:
+            stack.enter_context(server)
         if todo and not allow_weak_isolation:
             _refuse_weak(server.isolation() if server is not None else "process")
         on_start(len(todo))
@@ -139,7 +143,7 @@ def _up_to_date(out: Path, student: Student, submission_hash: str, rubric_hash: 
 
 
 def _grade_all(todo: list[tuple[Student, str]], out: Path, rubric: Rubric, jobs: int, rubric_hash: str,
-               on_done: Listener, server: LinuxSandbox | None) -> None:
+               on_done: Listener, server: Sandbox | None) -> None:
     """Hand the students one at a time to `jobs` lanes (sharing the fork `server`, if any); a lane that
     dies is replaced, and the student it was grading gets an error report."""
     if not todo:
@@ -171,9 +175,9 @@ def _grade_all(todo: list[tuple[Student, str]], out: Path, rubric: Rubric, jobs:
 class _Lanes:
     """The lane processes of a batch, each with its own queue of work, and what each is grading."""
 
-    def __init__(self, rubric: str, out: str, rubric_hash: str, server: LinuxSandbox | None) -> None:
-        # a forked lane starts as a copy of the batch, its modules already imported, and shares the fork
-        # `server` (Linux backend) or starts workers of its own; a spawned lane has a sandbox of its own
+    def __init__(self, rubric: str, out: str, rubric_hash: str, server: Sandbox | None) -> None:
+        # a forked lane starts as a copy of the batch, its modules already imported, and joins the shared
+        # `server` (a backend that can share) or starts workers of its own; a spawned lane has a sandbox of its own
         self.context: Any = multiprocessing.get_context("fork" if _forked() else "spawn")
         if _forked():  # imported once while the server warms up, not once in every lane (1.5 s each)
             prepare_grader(LAB, LAB.ids)
@@ -261,9 +265,9 @@ def _lane_died(item: tuple[Student, str], out: Path, rubric: Rubric, rubric_hash
     return _done(student, report)
 
 
-def lane(number: int, rubric_path: str, out: str, rubric_hash: str, server: LinuxSandbox | None, tasks: Any,
+def lane(number: int, rubric_path: str, out: str, rubric_hash: str, server: Sandbox | None, tasks: Any,
          results: Any) -> None:
-    """One lane: a warm sandbox (on the batch's fork `server` when there is one) grading students one
+    """One lane: a warm sandbox (on the batch's shared `server` when there is one) grading students one
     after another until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the batch decides when its lanes stop
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
@@ -278,19 +282,19 @@ def lane(number: int, rubric_path: str, out: str, rubric_hash: str, server: Linu
             results.put((number, _done(student, report)))
             if report.internal_error:  # a broken sandbox (or shared server) must not cost the next student
                 sandbox.close()
-                sandbox = open_sandbox()
+                sandbox = open_sandbox(KINDS)
     finally:
         sandbox.close()
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _on(server: LinuxSandbox | None) -> Sandbox:
-    """A sandbox on the batch's fork server, or a sandbox of its own (when that server is gone, or there
+def _on(server: Sandbox | None) -> Sandbox:
+    """A sandbox on the batch's shared server, or a sandbox of its own (when that server is gone, or there
     is none)."""
     if server is not None:
         with contextlib.suppress(InternalError):
-            return LinuxSandbox(on=server)
-    return open_sandbox()
+            return server.join()
+    return open_sandbox(KINDS)
 
 
 def _next(tasks: Any, parent: int) -> tuple[Student, str] | None:

@@ -90,7 +90,7 @@ class Context:
         limits = Limits(timeout or self.config.timeout, self.config.memory,
                         cpu_seconds=self._pool_budget() if self.poolable else None)
         self._worker = self.sandbox.worker(files, SUBMISSION_NAME, self.program.file.name, self.program.broken,
-                                           limits, self.private, self.rubric.seed, torch=task.warm_up is not None)
+                                           limits, self.private, self.rubric.seed, kind=kind(task))
         self.walls.add((self._worker.isolation, self._worker.processes))
         try:
             others = sorted({name for t in lab.tasks if t is not task for name in t.training})
@@ -166,6 +166,11 @@ class Context:
         if self._worker is not None:
             self._worker.kill()
             self._worker = None
+
+
+def kind(task: Task) -> Kind:
+    """The kind of worker a task of code runs in: its operations, and its warm-up."""
+    return Kind((task.worker,) if task.worker else (), task.warm_up)
 
 
 @dataclass

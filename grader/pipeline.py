@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Collection, Mapping
 
 from grader.config import CheckConfig, Rubric
-from grader.context import Context, Written
+from grader.context import Context, Written, kind
 from grader.errors import InternalError, SubmissionFault, UsageError, WorkerTimeout
 from grader.mistakes import DIAGNOSERS, describe, parts_reached
 from grader.registry import EVERYTHING, REGISTRY
@@ -93,7 +93,7 @@ def _prepared(grading: Grading) -> Grading:
 
 def _started(stack: contextlib.ExitStack, grading: Grading) -> Sandbox | None:
     try:
-        sandbox = stack.enter_context(open_sandbox(grading.programs))
+        sandbox = stack.enter_context(open_sandbox([kind(grading.rubric.lab.task(t)) for t in grading.programs]))
     except Exception as e:  # without a sandbox no student code runs; the checks that need it say why
         for task, program in grading.programs.items():
             if not program.fatal:

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from grader import grade
+from grader.lab import KINDS
 from grader.report import Report
 from grader.rubric import Rubric, load_rubric
 from grader.sandbox import Sandbox
@@ -38,14 +39,14 @@ def sandbox() -> Iterator[Sandbox]:
     """One warm fork server for the whole session, as a batch would use (Linux only)."""
     if not LINUX:
         pytest.skip("the Linux backend needs Linux: the process backend's tests stand in for it here")
-    with LinuxSandbox() as box:
+    with LinuxSandbox(KINDS.values()) as box:
         yield box
 
 
 @pytest.fixture(scope="session")
 def process_sandbox() -> Iterator[Sandbox]:
     """The portable backend's workers (as on macOS and Windows), for the whole session."""
-    with ProcessSandbox() as box:
+    with ProcessSandbox(kinds=KINDS.values()) as box:
         yield box
 
 

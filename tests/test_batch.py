@@ -15,6 +15,7 @@ import sys
 import time
 import zipfile
 from pathlib import Path
+from typing import Collection
 
 import pytest
 import yaml
@@ -271,13 +272,14 @@ def test_the_lanes_of_a_batch_share_one_fork_server(monkeypatch: pytest.MonkeyPa
     """One server imports and warms torch for every lane (lanes fork from this process, so they share
     the patch that writes down each Sandbox made, and whether it started a server)."""
     from grader import batch as batch_module
+    from grader.sandbox import Kind
     from grader.sandbox.linux import LinuxSandbox
 
     made = tmp_path / "made.txt"
     real = LinuxSandbox.__init__
 
-    def noting(self: LinuxSandbox, on: LinuxSandbox | None = None) -> None:
-        real(self, on)
+    def noting(self: LinuxSandbox, kinds: Collection[Kind] = (), on: LinuxSandbox | None = None) -> None:
+        real(self, kinds, on)
         with made.open("a") as f:
             f.write(f"{os.getpid()} {'own server' if on is None else 'shared'}\n")
 

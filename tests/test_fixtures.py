@@ -140,5 +140,5 @@ def test_the_process_backend_contains_the_hostile_the_fork_bomb_and_the_hang(
     assert not list(ROOT.rglob("HOSTILE_WAS_HERE"))
     ready = set(process_sandbox.ahead())  # type: ignore[attr-defined]
     workers = [p for p in psutil.Process().children(recursive=True)
-               if p.status() != psutil.STATUS_ZOMBIE and "grader.worker.spawned" in " ".join(p.cmdline())]
+               if p.status() != psutil.STATUS_ZOMBIE and "grader.sandbox.process.spawned" in " ".join(p.cmdline())]
     assert {p.pid for p in workers} <= ready

@@ -253,6 +253,7 @@ def test_an_installed_grader_bundles_its_package_with_the_data_and_a_pyproject_o
     assert not [d for d in pyproject["project"]["dependencies"] if "extra" in d]
     assert pyproject["project"]["scripts"] == {"grader": "grader.cli:main"}
     assert pyproject["tool"]["setuptools"]["packages"] == ["grader", "grader.checks", "grader.sandbox",
+                                                           "grader.sandbox.linux", "grader.sandbox.process",
                                                            "grader.worker", "grader.writers"]
 
 

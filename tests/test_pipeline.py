@@ -139,7 +139,7 @@ def test_a_crash_preparing_a_task_file_errors_that_tasks_checks_only(
 
 def test_a_sandbox_that_cannot_start_errors_every_check_that_needs_it(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], cheap: Path, tmp_path: Path) -> None:
-    def no_server(tasks: object) -> Sandbox:
+    def no_server(kinds: object) -> Sandbox:
         raise OSError(24, "Too many open files")
 
     monkeypatch.setattr(pipeline, "open_sandbox", no_server)

@@ -15,8 +15,9 @@ import psutil
 import pytest
 
 from conftest import FIXTURES, ROOT
-from grader.errors import UsageError, WorkerDied, WorkerTimeout
-from grader.sandbox import Limits, Worker, backend
+from grader.errors import WorkerDied, WorkerTimeout
+from grader.lab import KINDS
+from grader.sandbox import Limits, Worker
 from grader.sandbox.process import POOL_SIZE, ProcessSandbox, _kill_tree, _MemoryWatch
 
 NO_FORK = """\
@@ -40,12 +41,13 @@ for name in ("AF_UNIX", "SOCK_SEQPACKET", "send_fds", "recv_fds"):
 
 @pytest.fixture(scope="module")
 def pool() -> Iterator[ProcessSandbox]:
-    with ProcessSandbox() as box:
+    with ProcessSandbox(kinds=KINDS.values()) as box:
         yield box
 
 
 def start(pool: ProcessSandbox, code: str, timeout: float = 20, memory: int = 512) -> Worker:
-    return pool.worker({"s.py": code.encode(), "textData.txt": b"abc"}, "s.py", "s.py", {}, Limits(timeout, memory))
+    return pool.worker({"s.py": code.encode(), "textData.txt": b"abc"}, "s.py", "s.py", {}, Limits(timeout, memory),
+                       kind=KINDS["task3"])
 
 
 def tree(pid: int) -> list[psutil.Process]:
@@ -74,16 +76,16 @@ def test_a_worker_runs_the_code_and_says_it_is_a_plain_process(pool: ProcessSand
 
 def test_the_next_workers_of_each_kind_are_already_starting(pool: ProcessSandbox) -> None:
     start(pool, "x = 1\n").kill()
-    pool.worker({"s.py": b""}, "s.py", "s.py", {}, Limits(20, 512), torch=False).kill()
+    pool.worker({"s.py": b""}, "s.py", "s.py", {}, Limits(20, 512), kind=KINDS["task2"]).kill()
     ahead = pool.ahead()
     assert len(ahead) == 2 * POOL_SIZE and all(psutil.Process(pid).is_running() for pid in ahead)
-    kinds = sorted("torch" in psutil.Process(pid).cmdline() for pid in ahead)
+    kinds = sorted(str(KINDS["task3"].warm_up) in " ".join(psutil.Process(pid).cmdline()) for pid in ahead)
     assert kinds == [False] * POOL_SIZE + [True] * POOL_SIZE
 
 
 def test_a_worker_without_torch_imports_it_only_if_the_code_does(pool: ProcessSandbox) -> None:
     code = "import sys\nBEFORE = int('torch' in sys.modules)\nimport torch\nAFTER = int(torch.tensor([2]).item())\n"
-    worker = pool.worker({"s.py": code.encode()}, "s.py", "s.py", {}, Limits(60, 2048), torch=False)
+    worker = pool.worker({"s.py": code.encode()}, "s.py", "s.py", {}, Limits(60, 2048), kind=KINDS["task2"])
     try:
         assert worker.call("load", task="task2")["errors"] == []
         assert worker.call("names", names=["BEFORE", "AFTER"]) == {"BEFORE": 0, "AFTER": 2}
@@ -163,7 +165,7 @@ def test_the_memory_watch_sees_a_whole_process_tree_past_its_limit() -> None:
 
 
 def test_a_stranger_without_the_token_is_turned_away() -> None:
-    with ProcessSandbox() as box:  # its workers not connected yet: the stranger comes first
+    with ProcessSandbox(kinds=KINDS.values()) as box:  # its workers not connected yet: the stranger comes first
         with socket.create_connection(("127.0.0.1", box._port)) as stranger:
             stranger.sendall(b"0" * 64)
             worker = start(box, "x = 2\n")
@@ -177,36 +179,13 @@ def test_a_stranger_without_the_token_is_turned_away() -> None:
 
 
 def test_closing_the_sandbox_leaves_no_process(tmp_path: Path) -> None:
-    box = ProcessSandbox()
+    box = ProcessSandbox(kinds=KINDS.values())
     started = box.ahead()
     worker = start(box, "x = 1\n")
     worker.call("load", task="task2")
     box.close()
     worker.kill()
     assert not any(tree(pid) for pid in (*started, worker.pid))
-
-
-@pytest.mark.parametrize("forced, wanted", [("process", "process"), ("PROCESS", "process"), ("", None)])
-def test_grader_isolation_forces_a_backend(monkeypatch: pytest.MonkeyPatch, forced: str, wanted: str | None) -> None:
-    monkeypatch.setenv("GRADER_ISOLATION", forced)
-    assert backend() == (wanted or ("linux" if sys.platform == "linux" else "process"))
-
-
-def test_an_unknown_or_unavailable_backend_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GRADER_ISOLATION", "docker")
-    with pytest.raises(UsageError, match="'docker' is not a backend: use one of linux, process"):
-        backend()
-    monkeypatch.setenv("GRADER_ISOLATION", "linux")
-    monkeypatch.setattr(sys, "platform", "darwin")
-    with pytest.raises(UsageError, match="cannot run it \\(it is darwin, not Linux\\)"):
-        backend()
-
-
-def test_the_cli_says_so_and_exits_2(tmp_path: Path) -> None:
-    env = {**os.environ, "GRADER_ISOLATION": "jail"}
-    done = subprocess.run([sys.executable, "-m", "grader", "check", str(FIXTURES / "solved")], env=env,
-                          capture_output=True, text=True, cwd=ROOT, timeout=60)
-    assert done.returncode == 2 and "GRADER_ISOLATION='jail' is not a backend" in done.stderr
 
 
 @pytest.mark.slow

@@ -7,13 +7,11 @@ failure of student code becomes an error reply, so the worker itself outlives it
 from __future__ import annotations
 
 import ctypes
-import dataclasses
 import faulthandler
-import os
+import importlib
 import random
 import socket
 import sys
-import tempfile
 import threading
 import time
 from typing import Any, Callable
@@ -21,24 +19,31 @@ from typing import Any, Callable
 import numpy as np
 
 from grader import protocol
+from grader.sandbox.folders import is_hidden
 from grader.worker import loader
-from grader.tasks.rnn import worker as rnn
 from grader.worker.loader import BadAnswer, NotRunnable, Module, describe
 from grader.worker.output import capture
 
 M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
 """glibc's mallopt() parameters (malloc.h)."""
 Operation = Callable[[Module, dict[str, Any]], dict[str, Any]]
-OPERATIONS: dict[str, Operation] = {**loader.OPERATIONS, **rnn.OPERATIONS}
-"""What the worker answers; the LSTM's operations join them where torch is loaded (serve)."""
+OPERATIONS: dict[str, Operation] = dict(loader.OPERATIONS)
+"""What the worker answers: the loader's, and those of the modules its spec names (serve)."""
 
 
 def serve(spec: dict[str, Any], sock: socket.socket, confine: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
     """Confine this process with `confine(spec)`, then answer requests until the grader hangs up.
 
-    `confine` returns which walls it put up, or raises OSError if it could not; the first message
-    says so: the only time the grader believes a worker.
+    It serves the OPERATIONS of the modules in `spec["operations"]` besides the loader's, imported first
+    (their server has imported them already: it costs nothing then). `confine` returns which walls it put
+    up, or raises OSError if it could not; the first message says so: the only time the grader believes
+    a worker.
     """
+    try:
+        served = [importlib.import_module(name) for name in spec.get("operations", [])]
+    except ImportError as e:
+        protocol.send(sock, {"ok": False, "kind": "internal", "message": f"cannot load a worker's operations: {e}"})
+        return
     try:
         walls = confine(spec)
     except OSError as e:
@@ -46,10 +51,8 @@ def serve(spec: dict[str, Any], sock: socket.socket, confine: Callable[[dict[str
         return
     streams = capture()  # before any student code: printing never fails, nor costs much
     _reuse_freed_memory()
-    if "torch" in sys.modules:  # a worker for task 3 (a task 2 worker of the process backend goes without)
-        from grader.tasks.lstm import worker as lstm
-
-        OPERATIONS.update(lstm.OPERATIONS)
+    for operations in served:
+        OPERATIONS.update(operations.OPERATIONS)
     sys.path[:] = [p for p in sys.path if not is_hidden(p, spec["hidden"])]
     sys.argv = [spec["filename"]]
     _seed(int(spec["seed"]))
@@ -70,19 +73,6 @@ def serve(spec: dict[str, Any], sock: socket.socket, confine: Callable[[dict[str
             stream.persist()
 
 
-def confine_linux(spec: dict[str, Any], output: tuple[int, int], keep: int) -> dict[str, Any]:
-    """The Linux walls (grader.jail), for a worker forked by the fork server: `output` are the grader's
-    files for its stdout and stderr, `keep` the one other descriptor left open (its socket)."""
-    from grader import jail
-
-    # Python's folders, and any other on sys.path (a .pth file's, say), but the hidden ones
-    visible = [*spec["visible"], *(p for p in sys.path if os.path.isabs(p) and not is_hidden(p, spec["hidden"]))]
-    rules = jail.Rules(spec["workdir"], spec["memory"], spec["cpu"], spec["file_mb"], visible, spec["hidden"])
-    walls = jail.confine(rules, output, keep)
-    if walls.isolation == "namespaces":
-        os.environ["TMPDIR"] = "/tmp"  # its own, in its new root
-        tempfile.tempdir = None  # computed again, from TMPDIR
-    return dataclasses.asdict(walls)
 
 
 def _reuse_freed_memory() -> None:
@@ -98,15 +88,6 @@ def _reuse_freed_memory() -> None:
         return
     mallopt(M_MMAP_MAX, 0)  # big blocks from the heap too (glibc still maps when the heap cannot grow)
     mallopt(M_TRIM_THRESHOLD, 2**30)  # and freed memory at its top is kept, up to 1 GiB
-
-
-def is_hidden(path: str, folders: list[tuple[str, list[str]]]) -> bool:
-    """Whether `path` lies in a hidden folder, outside what that folder keeps visible."""
-
-    def within(p: str, folder: str) -> bool:
-        return p == folder or p.startswith(folder.rstrip("/") + "/")
-
-    return any(within(path, folder) and not any(within(path, k) for k in keep) for folder, keep in folders)
 
 
 def _answered(module: Module, request: dict[str, Any]) -> dict[str, Any]:

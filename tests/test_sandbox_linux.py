@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -19,9 +17,9 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, without_isolation, linux_only
-from grader import protocol
 from grader.errors import InternalError, SubmissionFault, WorkerDied, WorkerTimeout
-from grader.sandbox import OUTPUTS, Capture, Limits, Sandbox, Worker
+from grader.lab import KINDS
+from grader.sandbox import Limits, Sandbox, Worker
 from grader.sandbox.linux import LinuxSandbox
 
 pytestmark = linux_only
@@ -32,7 +30,7 @@ T = TypeVar("T")
 def start(sandbox: Sandbox, code: str, timeout: float = 10, memory: int = 512,
           hidden: tuple[Path, ...] = ()) -> Worker:
     return sandbox.worker({"s.py": code.encode(), "textData.txt": b"abc"}, "s.py", "s.py", {},
-                          Limits(timeout, memory), hidden)
+                          Limits(timeout, memory), hidden, kind=KINDS["task2"])
 
 
 def load_errors(sandbox: Sandbox, code: str, **options: object) -> list[str]:
@@ -243,7 +241,7 @@ def test_a_worker_sees_no_other_workers_folder(sandbox: Sandbox, monkeypatch: py
     unusual = tempfile.mkdtemp(dir="/var/tmp")
     monkeypatch.setattr(tempfile, "tempdir", unusual)
     try:
-        with LinuxSandbox() as other:
+        with LinuxSandbox(KINDS.values()) as other:
             theirs, sibling = start(other, "answer = 42\n"), start(sandbox, "answer = 41\n")
             folders = [str(theirs.workdir), str(sibling.workdir)]
             probe = "".join(f"os.listdir({f!r})\nopen({f + '/s.py'!r})\n" for f in folders)
@@ -256,30 +254,10 @@ def test_a_worker_sees_no_other_workers_folder(sandbox: Sandbox, monkeypatch: py
         assert len(errors) == 4 and all(e.startswith(("FileNotFoundError", "PermissionError")) for e in errors), errors
 
 
-@pytest.mark.parametrize("first", [True, False])
-def test_only_a_workers_first_message_may_report_a_fault_of_the_grader(tmp_path: Path, first: bool) -> None:
-    """A fake worker (a sleeping process and a socket) that reports an internal fault first, or later."""
-    process = subprocess.Popen(["sleep", "60"], start_new_session=True)
-    ours, theirs = socket.socketpair()
-    output = {name: Capture(tmp_path) for name in OUTPUTS}
-    internal = {"ok": False, "kind": "internal", "message": "cannot confine a worker"}
-    if not first:
-        protocol.send(theirs, {"ok": True, "value": {"isolation": "namespaces"}})
-    protocol.send(theirs, internal)
-    try:
-        with pytest.raises(InternalError if first else WorkerDied, match="cannot confine a worker"):
-            Worker(process.pid, ours, tmp_path / "w", "s.py", Limits(5, 64), output, lambda: None).call("names",
-                                                                                                      names=[])
-    finally:
-        process.kill()
-        process.wait()
-        theirs.close()
-
-
 def test_a_sandbox_that_forked_nothing_closes_at_once() -> None:
     """A submission with nothing to run (every file broken, or only links) is not kept waiting for torch:
     a server that is still starting is killed, not waited for."""
-    box = LinuxSandbox()
+    box = LinuxSandbox(KINDS.values())
     box.close()
     assert box._server.returncode == -signal.SIGKILL
 
@@ -287,7 +265,8 @@ def test_a_sandbox_that_forked_nothing_closes_at_once() -> None:
 def test_a_sandbox_on_another_uses_its_server_with_a_folder_of_its_own(sandbox: Sandbox) -> None:
     """As a batch's lanes do: no second server; each keeps its own workers' folders, and closing one
     stops neither the server nor the other."""
-    lane = LinuxSandbox(on=sandbox)
+    lane = sandbox.join()
+    assert isinstance(lane, LinuxSandbox)
     try:
         assert lane._server is None and lane._base != sandbox._base
         worker = start(lane, "answer = 42\n")
@@ -301,10 +280,10 @@ def test_a_sandbox_on_another_uses_its_server_with_a_folder_of_its_own(sandbox: 
 
 
 def test_a_sandbox_on_a_closed_one_says_its_server_is_gone() -> None:
-    closed = LinuxSandbox()
+    closed = LinuxSandbox(KINDS.values())
     closed.close()
     with pytest.raises(InternalError, match="the fork server is gone"):
-        LinuxSandbox(on=closed)
+        closed.join()
 
 
 def test_a_worker_printing_100_mb_still_answers_and_keeps_both_ends(sandbox: Sandbox) -> None:

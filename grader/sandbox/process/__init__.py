@@ -1,17 +1,18 @@
 """The portable backend: workers that are fresh interpreters, a few started ahead of time.
 
-Each worker is `python -m grader.worker.spawned` (never a fork), started as a subprocess in a new
-process group, its stdout and stderr on files the grader made. It imports numpy (and torch, for task
-3), connects to this sandbox's socket on 127.0.0.1 and proves who it is with a random token it read
-on stdin; then it waits for the one check it will serve. A sandbox keeps POOL_SIZE workers of each
-kind starting or waiting, so that the next check rarely waits for an interpreter. The grader watches
-each worker's memory while it waits for an answer, and kills the worker with its whole process tree
-(psutil).
+Each worker is `python -m grader.sandbox.process.spawned` (never a fork), started as a subprocess in a
+new process group, its stdout and stderr on files the grader made. It imports numpy and the operations
+of its kind of worker, warmed up, connects to this sandbox's socket on 127.0.0.1 and proves who it is
+with a random token it read on stdin; then it waits for the one check it will serve. A sandbox keeps
+POOL_SIZE workers of each kind starting or waiting, so that the next check rarely waits for an
+interpreter. The grader watches each worker's memory while it waits for an answer, and kills the
+worker with its whole process tree (psutil).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import shutil
@@ -28,55 +29,59 @@ import psutil
 
 from grader import protocol
 from grader.errors import InternalError
-from grader.sandbox import OUTPUTS, PACKAGE_ROOT, Capture, Limits, Sandbox, Worker, environment, hideable, \
-    private_folder
+from grader.sandbox.capture import OUTPUTS, Capture
+from grader.sandbox.client import Worker
+from grader.sandbox.contract import Kind, Limits, Sandbox
+from grader.sandbox.environment import environment
+from grader.sandbox.folders import PACKAGE_ROOT, hideable, private_folder
 
 POOL_SIZE = 2
 """Workers kept starting or waiting: the next check's is ready while this one runs."""
 START_SECONDS = 120.0
-"""How long an interpreter may take to import torch and connect."""
+"""How long an interpreter may take to import its operations, warm them up and connect."""
 TOKEN_SECONDS = 5.0
 """How long a connection may take to say its token."""
 ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TEMP", "TMP", "LD_LIBRARY_PATH", "USER", "LOGNAME",
                "USERNAME", "SYSTEMROOT", "WINDIR", "USERPROFILE", "APPDATA", "LOCALAPPDATA", "HOMEDRIVE", "HOMEPATH",
                "COMSPEC", "PATHEXT")
-"""What a worker keeps of the grader's environment: Windows needs SYSTEMROOT even for sockets, and torch
-asks for the user's name (getpass: USER, LOGNAME or USERNAME)."""
+"""What a worker keeps of the grader's environment: Windows needs SYSTEMROOT even for sockets, and some
+libraries ask for the user's name (getpass: USER, LOGNAME or USERNAME)."""
 NEW_GROUP = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
 
 
 @dataclass
 class _Started:
-    """A worker interpreter on its way: its process, token and output files, and whether it imports torch."""
+    """A worker interpreter on its way: its process, token and output files, and its kind."""
 
     process: subprocess.Popen[bytes]
     token: bytes
     output: dict[str, Capture]
-    torch: bool
+    kind: Kind
 
 
 class ProcessSandbox(Sandbox):
-    """Workers started as fresh interpreters, POOL_SIZE of each kind ahead of time: with torch (task 3,
-    some 3 s to start here) and without (task 2, a third of a second)."""
+    """Workers started as fresh interpreters, POOL_SIZE of each kind ahead of time (those with a warm_up
+    first: they take longest to start)."""
 
     backend = "process"
     load_allowance = 10.0
-    """An optimizer's first construction (1.6 s here, several times that on a slow laptop) happens in the
-    load of a task file that builds one: these workers do not pay it ahead, as the fork server does once."""
+    """What a warm_up leaves to a worker's first use (an optimizer's first construction: 1.6 s here, several
+    times that on a slow laptop) happens in the load of a task file: these workers warm up as workers
+    (server=False), not once for all as the fork server does."""
 
-    def __init__(self, size: int = POOL_SIZE, kinds: Collection[bool] = (True, False)) -> None:
-        """`kinds`: which workers to start ahead of time (True: with torch), before any is asked for."""
+    def __init__(self, size: int = POOL_SIZE, kinds: Collection[Kind] = ()) -> None:
+        """`kinds`: which workers to start ahead of time, before any is asked for."""
         self._base = private_folder()
         self._count = 0
         self._size = size
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._port = self._listener.getsockname()[1]
-        self._starting: dict[bool, deque[_Started]] = {True: deque(), False: deque()}
+        self._starting: dict[Kind, deque[_Started]] = {}
         self._pending: set[bytes] = set()
         """Tokens of the workers started and not yet connected."""
         self._connected: dict[bytes, socket.socket] = {}
-        for torch in sorted(kinds, reverse=True):  # torch's first: they take longest
-            self._fill(torch)
+        for kind in sorted(dict.fromkeys(kinds), key=lambda k: k.warm_up is None):  # warmed ones first: slowest
+            self._fill(kind)
 
     def isolation(self) -> str:
         return "process"
@@ -86,13 +91,13 @@ class ProcessSandbox(Sandbox):
         return [s.process.pid for kind in self._starting.values() for s in kind]
 
     def worker(self, files: Mapping[str, bytes], filename: str, display: str, broken: Mapping[int, str],
-               limits: Limits, hidden: Sequence[Path] = (), seed: int = 0, torch: bool = True) -> Worker:
-        """A started interpreter (with torch imported, if `torch`) given a new folder holding `files`; it
-        loads nothing until asked. A plain process can hide nothing: `hidden` only leaves sys.path.
+               limits: Limits, hidden: Sequence[Path] = (), seed: int = 0, kind: Kind = Kind()) -> Worker:
+        """A started interpreter of `kind` given a new folder holding `files`; it loads nothing until asked.
+        A plain process can hide nothing: `hidden` only leaves sys.path.
         """
-        waiting = self._starting[torch]
-        started = waiting.popleft() if waiting else self._start(torch)
-        self._fill(torch)  # the next one starts now, while this one serves
+        waiting = self._starting.get(kind)
+        started = waiting.popleft() if waiting else self._start(kind)
+        self._fill(kind)  # the next one starts now, while this one serves
         try:
             sock = self._connection(started)
         except InternalError:
@@ -108,7 +113,8 @@ class ProcessSandbox(Sandbox):
         hide = hideable([PACKAGE_ROOT, *hidden], workdir)
         spec = {"workdir": str(workdir), "memory": limits.memory_mb, "file_mb": limits.file_mb,
                 "cpu": int(limits.cpu_seconds or limits.timeout) + 2, "hidden": hide, "filename": filename,
-                "display": display, "seed": seed, "broken": {str(k): v for k, v in broken.items()}}
+                "display": display, "seed": seed, "broken": {str(k): v for k, v in broken.items()},
+                "operations": list(kind.operations)}
         with contextlib.suppress(OSError):  # a worker gone meanwhile is reported by its first answer
             protocol.send(sock, spec)
         watch = _MemoryWatch(started.process.pid, limits.memory_mb)
@@ -117,25 +123,26 @@ class ProcessSandbox(Sandbox):
 
     def close(self) -> None:
         """Kill every worker still starting or waiting; remove the folder."""
-        for started in [*self._starting[True], *self._starting[False]]:
+        for started in [s for waiting in self._starting.values() for s in waiting]:
             _kill_tree(started.process)
             for capture in started.output.values():
                 capture.close()
-        self._starting = {True: deque(), False: deque()}
+        self._starting = {}
         for sock in self._connected.values():
             sock.close()
         self._listener.close()
         shutil.rmtree(self._base, ignore_errors=True)
 
-    def _fill(self, torch: bool) -> None:
-        while len(self._starting[torch]) < self._size:
-            self._starting[torch].append(self._start(torch))
+    def _fill(self, kind: Kind) -> None:
+        waiting = self._starting.setdefault(kind, deque())
+        while len(waiting) < self._size:
+            waiting.append(self._start(kind))
 
-    def _start(self, torch: bool) -> _Started:
+    def _start(self, kind: Kind) -> _Started:
         output = {name: Capture(self._base) for name in OUTPUTS}
         token = secrets.token_hex(32).encode()
         process = subprocess.Popen(
-            [sys.executable, "-m", "grader.worker.spawned", str(self._port), *(["torch"] if torch else [])],
+            [sys.executable, "-m", "grader.sandbox.process.spawned", str(self._port), json.dumps(kind.to_json())],
             cwd=self._base,
             env=environment(ENVIRONMENT, _python_path()), stdin=subprocess.PIPE, stdout=output["stdout.txt"].fd,
             stderr=output["stderr.txt"].fd, start_new_session=True, creationflags=NEW_GROUP)
@@ -144,7 +151,7 @@ class ProcessSandbox(Sandbox):
             process.stdin.write(token)
             process.stdin.close()
         self._pending.add(token)
-        return _Started(process, token, output, torch)
+        return _Started(process, token, output, kind)
 
     def _connection(self, started: _Started) -> socket.socket:
         """The socket of `started`, once it connected and said its token (others' are kept for later)."""

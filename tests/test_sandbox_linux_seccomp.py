@@ -12,14 +12,14 @@ import pytest
 
 from conftest import without_isolation, linux_only
 
-from grader import seccomp
+from grader.sandbox.linux import seccomp
 
 pytestmark = linux_only
 
 
 def test_forks_are_refused_by_the_filter_alone() -> None:
     """The seccomp filter on its own, in a bare interpreter: fork, vfork and posix_spawn fail, threads run."""
-    code = ("import os, subprocess, threading\nfrom grader import seccomp\nseccomp.forbid_processes()\n"
+    code = ("import os, subprocess, threading\nfrom grader.sandbox.linux import seccomp\nseccomp.forbid_processes()\n"
             "t = threading.Thread(target=print, args=('thread',))\nt.start()\nt.join()\n"
             "for start in (os.fork, lambda: subprocess.run(['/bin/true'])):\n"
             "    try:\n        start()\n        print('started')\n"

@@ -16,6 +16,7 @@ import pytest
 
 from conftest import ROOT, linux_only
 from grader import protocol
+from grader.lab import KINDS
 
 pytestmark = linux_only
 
@@ -28,7 +29,9 @@ class Server:
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = {**{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")},
                "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
-        self.process = subprocess.Popen([sys.executable, "-m", "grader.forkserver", str(theirs.fileno())],
+        kinds = json.dumps([kind.to_json() for kind in KINDS.values()])
+        self.process = subprocess.Popen([sys.executable, "-m", "grader.sandbox.linux.forkserver", str(theirs.fileno()),
+                                         kinds],
                                         pass_fds=(theirs.fileno(),), cwd=tmp, env=env,
                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.PIPE)

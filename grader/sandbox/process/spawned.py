@@ -1,7 +1,9 @@
 """The portable worker program: a fresh interpreter that waits, warm, to serve one check.
 
-Started by grader.sandbox.process as `python -m grader.worker.spawned PORT [torch]`, with a token of
-its own on stdin. It imports numpy (and torch, warmed, when asked), connects to the grader on
+Started by grader.sandbox.process as `python -m grader.sandbox.process.spawned PORT KIND`, with a token
+of its own on stdin; KIND is the JSON of the kind of worker it is (grader.sandbox.contract.Kind:
+`{"operations": [module, ...], "warm_up": "module:function" or null}`). It imports numpy and the
+kind's operations modules, and warms them up (`server=False`), connects to the grader on
 127.0.0.1:PORT, says its token, and waits for the spec of the check it is to serve. Then it walls
 itself off as far as a plain process can: its own folder and temporary folder, rlimits on CPU time,
 file size and core dumps where the system has them (and memory, on Linux), and an exit when the
@@ -11,16 +13,20 @@ fork, nor anything only POSIX has.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
 import threading
 import time
 
-for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
-    os.environ[_name] = "1"
+from grader.sandbox.environment import one_thread
+
+one_thread()
 
 from grader import protocol  # noqa: E402
+from grader.sandbox import rlimits  # noqa: E402
+from grader.sandbox.contract import Kind, prepare  # noqa: E402
 
 ORPHAN_CHECK_SECONDS = 1.0
 TASKS = 32
@@ -28,13 +34,10 @@ TASKS = 32
 
 
 def main(argv: list[str]) -> int:
-    port, with_torch = int(argv[0]), "torch" in argv[1:]
+    port, kind = int(argv[0]), Kind.from_json(json.loads(argv[1]) if len(argv) > 1 else {})
     token = sys.stdin.buffer.read(protocol.TOKEN_BYTES)
-    if with_torch:
-        from grader.tasks.lstm.worker import warm_up
-
-        warm_up(server=False)  # in the check that trains, if any: most checks of task 3 never do
-    from grader.worker import serve  # imports numpy, and torch as lazily as its operations allow
+    prepare([kind], server=False)  # an optimizer's first construction, say, falls to the check that trains
+    from grader.worker import serve  # imports numpy
 
     sock = socket.create_connection(("127.0.0.1", port))
     sock.sendall(token)
@@ -59,7 +62,7 @@ def confine(spec: dict[str, object]) -> dict[str, object]:
 
     tempfile.tempdir = None  # computed again, from TMPDIR
     os.environ.pop("PYTHONPATH", None)  # it names the grader's folder
-    _limit(int(spec["memory"]), int(spec["cpu"]), int(spec["file_mb"]))  # type: ignore[call-overload]
+    rlimits.limit(int(spec["memory"]), int(spec["cpu"]), int(spec["file_mb"]), strict=False)  # type: ignore[call-overload]
     threading.Thread(target=_exit_with, args=(os.getppid(),), daemon=True).start()
     return {"isolation": "process", "processes": _bound_processes(),
             "uid": os.getuid() if hasattr(os, "getuid") else None}
@@ -70,7 +73,7 @@ def _bound_processes() -> str:
     shares the host's network); elsewhere a bound on the user's processes where one holds; or nothing
     (Windows: the grader kills the worker's whole process tree)."""
     if sys.platform == "linux":
-        from grader import seccomp
+        from grader.sandbox.linux import seccomp
 
         if seccomp.forbid_processes(sockets=True):
             return "seccomp"
@@ -89,34 +92,6 @@ def _bound_processes() -> str:
     except (ValueError, OSError):
         return "none"
     return "rlimit"
-
-
-def _limit(memory_mb: int, cpu_seconds: int, file_mb: int) -> None:
-    """CPU time, file size and core dumps, where Python has `resource` (not on Windows: there the grader's
-    deadline and memory watch are all); address space only on Linux, where it is enforced as asked."""
-    try:
-        import resource
-    except ImportError:
-        return
-    import signal
-
-    cpu = int(time.process_time()) + cpu_seconds  # on top of what starting (importing torch) took
-    limits = [(resource.RLIMIT_CPU, cpu, cpu + 1),
-              (resource.RLIMIT_FSIZE, file_mb * 2**20, file_mb * 2**20), (resource.RLIMIT_CORE, 0, 0)]
-    if sys.platform == "linux":
-        mapped = _mapped_bytes()
-        limits.append((resource.RLIMIT_AS, mapped + memory_mb * 2**20, mapped + memory_mb * 2**20))
-    for kind, soft, hard in limits:
-        try:
-            resource.setrlimit(kind, (soft, hard))
-        except (ValueError, OSError):
-            continue  # a limit this system refuses: the grader's watch still holds
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails instead of killing
-
-
-def _mapped_bytes() -> int:
-    with open("/proc/self/statm", encoding="ascii") as f:
-        return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def _exit_with(parent: int) -> None:

@@ -1,16 +1,20 @@
-"""The warm server that forks workers: numpy and torch imported once, one thread, no judgement.
+"""The warm server that forks workers: its kinds' operations imported and warmed once, one thread, no judgement.
 
-Started by the grader as `python -m grader.forkserver FD`, FD being its control socket. For
-each request (a JSON message carrying three file descriptors: the worker's socket and the
-files for its stdout and stderr) it forks a worker and answers with the worker's pid. A
-request `{"channel": true}` carrying one socket opens another control socket, answered the
-same way (the lanes of a batch share one server). It ends when its first control socket
-closes. It never imports the reference or the checks.
+Started by the grader as `python -m grader.sandbox.linux.forkserver FD KINDS`, FD being its control
+socket and KINDS a JSON list of the kinds of worker it will fork (grader.sandbox.contract.Kind: each
+`{"operations": [module, ...], "warm_up": "module:function" or null}`). It imports every operations
+module and calls every warm_up once (`server=True`). For each request (a JSON message carrying three
+file descriptors: the worker's socket and the files for its stdout and stderr) it forks a worker,
+which walls itself off (grader.sandbox.linux.jail) and serves the operations its spec names, and
+answers with the worker's pid. A request `{"channel": true}` carrying one socket opens another
+control socket, answered the same way (the lanes of a batch share one server). It ends when its
+first control socket closes. It never imports the reference or the checks.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 import os
@@ -18,22 +22,25 @@ import select
 import signal
 import socket
 import sys
+import tempfile
+from typing import Any
 
-for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
-    os.environ[_name] = "1"
+from grader.sandbox.environment import one_thread
+
+one_thread()
 
 import numpy.random  # noqa: E402,F401  (warm imports are the point of the server; every worker seeds it)
-import torch  # noqa: E402,F401
 
-import grader.tasks.lstm.worker  # noqa: E402,F401  (task 3's operations, for every worker)
-from grader.tasks.lstm.worker import warm_up  # noqa: E402
-from grader.worker import confine_linux, serve  # noqa: E402
+from grader.sandbox.contract import Kind, prepare  # noqa: E402
+from grader.sandbox.folders import is_hidden  # noqa: E402
+from grader.sandbox.linux import jail  # noqa: E402
+from grader.worker import serve  # noqa: E402
 
 READY = b'{"ready": true}'
 
 
 def main() -> None:
-    warm_up()
+    prepare([Kind.from_json(kind) for kind in json.loads(sys.argv[2] if len(sys.argv) > 2 else "[]")], server=True)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers are reaped by the kernel
     control = socket.socket(fileno=int(sys.argv[1]))  # SOCK_SEQPACKET: one request, one message
     control.send(READY)
@@ -86,12 +93,25 @@ def _fork_worker(spec: dict[str, object], fds: list[int], channels: list[socket.
             channel.close()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         sock = socket.socket(fileno=os.dup(fds[0]))
-        serve(spec, sock, functools.partial(confine_linux, output=(fds[1], fds[2]), keep=sock.fileno()))
+        serve(spec, sock, functools.partial(confine, output=(fds[1], fds[2]), keep=sock.fileno()))
         code = 0
     except BaseException:  # noqa: BLE001  (a worker must never return into the server loop)
         code = 70
     sys.stdout.flush()
     os._exit(code)
+
+
+def confine(spec: dict[str, Any], output: tuple[int, int], keep: int) -> dict[str, Any]:
+    """The Linux walls (grader.sandbox.linux.jail), for a worker just forked: `output` are the grader's
+    files for its stdout and stderr, `keep` the one other descriptor left open (its socket)."""
+    # Python's folders, and any other on sys.path (a .pth file's, say), but the hidden ones
+    visible = [*spec["visible"], *(p for p in sys.path if os.path.isabs(p) and not is_hidden(p, spec["hidden"]))]
+    rules = jail.Rules(spec["workdir"], spec["memory"], spec["cpu"], spec["file_mb"], visible, spec["hidden"])
+    walls = jail.confine(rules, output, keep)
+    if walls.isolation == "namespaces":
+        os.environ["TMPDIR"] = "/tmp"  # its own, in its new root
+        tempfile.tempdir = None  # computed again, from TMPDIR
+    return dataclasses.asdict(walls)
 
 
 if __name__ == "__main__":

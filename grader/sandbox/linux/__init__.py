@@ -1,8 +1,9 @@
 """The Linux backend: a warm fork server, and workers forked from it behind namespaces.
 
-The grader starts one fork server (grader.forkserver: a fresh interpreter that imports numpy and
-torch once); each worker is forked from it in a few milliseconds, gets its own folder with a copy
-of the files it needs, walls itself off (grader.jail) and is killed with its whole process group
+The grader starts one fork server (forkserver.py: a fresh interpreter that imports and warms the
+operations of every kind of worker once); each worker is forked from it in a few milliseconds, gets
+its own folder with a copy of the files it needs, walls itself off (jail.py, seccomp.py) and is
+killed with its whole process group
 when the check is done. What a worker prints goes to files the grader made and passed to it, read
 only through the grader's own descriptors.
 """
@@ -20,12 +21,15 @@ import subprocess
 import sys
 import sysconfig
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Collection, Mapping, Sequence
 
-from grader.resources import installed
 from grader.errors import InternalError, SubmissionFault
-from grader.sandbox import OUTPUTS, PACKAGE_ROOT, Capture, Limits, Sandbox, Worker, environment, hideable, \
-    private_folder
+from grader.resources import installed
+from grader.sandbox.capture import OUTPUTS, Capture
+from grader.sandbox.client import Worker
+from grader.sandbox.contract import Kind, Limits, Sandbox
+from grader.sandbox.environment import environment
+from grader.sandbox.folders import PACKAGE_ROOT, hideable, private_folder
 
 SERVER_START_SECONDS = 120.0
 CHANNEL = b'{"channel": true}'
@@ -38,16 +42,18 @@ PROBE = {"probe.py": b""}
 
 
 class LinuxSandbox(Sandbox):
-    """One fork server and the workers forked from it.
+    """One fork server, its operations imported and warmed for workers of `kinds`, and the workers forked
+    from it (of any kind: one not among `kinds` imports its operations when forked).
 
-    `LinuxSandbox(on=other)` uses the fork server of `other` (made before this process was forked
-    from its maker, as a batch's lanes are) through a control socket of its own, with its own
-    folder: one server, its torch imported and warmed once, serves every lane.
+    `LinuxSandbox(on=other)` (other.join()) uses the fork server of `other` (made before this process
+    was forked from its maker, as a batch's lanes are) through a control socket of its own, with its own
+    folder: one server, its operations imported and warmed once, serves every lane.
     """
 
     backend = "linux"
+    shareable = True
 
-    def __init__(self, on: LinuxSandbox | None = None) -> None:
+    def __init__(self, kinds: Collection[Kind] = (), on: LinuxSandbox | None = None) -> None:
         self._base = private_folder()
         self._count = 0
         self._ready = False
@@ -59,7 +65,8 @@ class LinuxSandbox(Sandbox):
             self._log_path = self._base / "forkserver.log"
             with open(self._log_path, "wb") as log:
                 self._server = subprocess.Popen(
-                    [sys.executable, "-m", "grader.forkserver", str(theirs.fileno())],
+                    [sys.executable, "-m", "grader.sandbox.linux.forkserver", str(theirs.fileno()),
+                     json.dumps([kind.to_json() for kind in dict.fromkeys(kinds)])],
                     pass_fds=(theirs.fileno(),), cwd=self._base, env=environment(SERVER_ENVIRONMENT, str(PACKAGE_ROOT)),
                     stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                     start_new_session=True)  # a Ctrl-C meant for a batch reaches its lanes, not the servers mid-check
@@ -76,11 +83,11 @@ class LinuxSandbox(Sandbox):
                 theirs.close()
 
     def worker(self, files: Mapping[str, bytes], filename: str, display: str, broken: Mapping[int, str],
-               limits: Limits, hidden: Sequence[Path] = (), seed: int = 0, torch: bool = True) -> Worker:
-        """Fork a worker in a new folder holding `files`; it loads nothing until asked.
+               limits: Limits, hidden: Sequence[Path] = (), seed: int = 0, kind: Kind = Kind()) -> Worker:
+        """Fork a worker of `kind` in a new folder holding `files`; it loads nothing until asked.
 
         The worker cannot see this project nor the folders in `hidden`; `seed` seeds its
-        random generators. Every worker has torch (the server imported it once).
+        random generators. It has every module the server imported (all its kinds' operations).
         """
         self._wait_ready()
         self._count += 1
@@ -92,7 +99,7 @@ class LinuxSandbox(Sandbox):
                 "cpu": int(limits.cpu_seconds or limits.timeout) + 2, "file_mb": limits.file_mb, "visible": _visible(),
                 "hidden": [*hideable([PACKAGE_ROOT, *hidden], workdir), *_installed_data(),
                            (str(self._base.parent), [str(workdir)])],
-                "filename": filename, "display": display, "seed": seed,
+                "filename": filename, "display": display, "seed": seed, "operations": list(kind.operations),
                 "broken": {str(k): v for k, v in broken.items()}}
         output = {name: Capture(self._base) for name in OUTPUTS}
         try:
@@ -102,6 +109,9 @@ class LinuxSandbox(Sandbox):
                 capture.close()
             raise
         return Worker(pid, sock, workdir, display, limits, output, functools.partial(_kill_group, pid), "linux-")
+
+    def join(self) -> LinuxSandbox:
+        return LinuxSandbox(on=self)
 
     def isolation(self) -> str:
         """Found once, by forking a worker that runs nothing: namespaces, or none where the kernel refuses."""
@@ -134,7 +144,7 @@ class LinuxSandbox(Sandbox):
         """Stop using the server (and stop it, if this Sandbox started it); remove the folder."""
         self._control.close()
         if self._server is not None:
-            if not self._ready:  # still importing torch for workers nobody asked for: no need to wait
+            if not self._ready:  # still warming up for workers nobody asked for: no need to wait
                 self._server.kill()
             try:
                 self._server.wait(timeout=5)

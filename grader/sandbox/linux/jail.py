@@ -29,7 +29,9 @@ import signal
 from dataclasses import dataclass
 from typing import Sequence
 
-from grader import seccomp
+from grader.sandbox import rlimits
+from grader.sandbox.folders import within
+from grader.sandbox.linux import seccomp
 
 CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWUSER = 0x00020000, 0x08000000, 0x10000000
 CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
@@ -96,7 +98,8 @@ def confine(rules: Rules, output: tuple[int, int], keep: int) -> Walls:
         isolation, own_count = _isolate_as_root(rules, files), True
     else:
         isolation, own_count = _isolate_as_user(rules, files, own_uid=False)
-    _limit(rules.memory_mb, rules.cpu_seconds, rules.file_mb)  # now: its files are in place, whatever their size
+    # now: its files are in place, whatever their size
+    rlimits.limit(rules.memory_mb, rules.cpu_seconds, rules.file_mb, strict=True)
     _close_all_but(keep)
     return Walls(isolation, _bound_tasks(own_count), _outside_uid())
 
@@ -271,14 +274,14 @@ def _plan(visible: Sequence[str]) -> tuple[dict[str, str], dict[str, int]]:
     """
     links: dict[str, str] = {}
     real = {_follow(path, links) for path in visible if os.path.lexists(path)}
-    outermost = sorted(f for f in real if os.path.isdir(f) and not any(_within(f, g) and f != g for g in real))
+    outermost = sorted(f for f in real if os.path.isdir(f) and not any(within(f, g) and f != g for g in real))
     folders = {}
     for folder in outermost:
         try:
             folders[folder] = os.open(folder, os.O_PATH | os.O_DIRECTORY)
         except PermissionError:
             continue
-    return {path: target for path, target in links.items() if not any(_within(path, f) for f in folders)}, folders
+    return {path: target for path, target in links.items() if not any(within(path, f) for f in folders)}, folders
 
 
 def _follow(path: str, links: dict[str, str], depth: int = 0) -> str:
@@ -296,10 +299,6 @@ def _follow(path: str, links: dict[str, str], depth: int = 0) -> str:
         else:
             here = step
     return here
-
-
-def _within(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
 def _mount_tmpfs(path: str, size: int, options: str) -> None:
@@ -378,18 +377,6 @@ def _read_only(path: str) -> None:
 class _MountAttr(ctypes.Structure):
     _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64),
                 ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
-
-
-def _limit(memory_mb: int, cpu_seconds: int, file_mb: int) -> None:
-    """Memory on top of what the warm interpreter already maps; CPU; file size; no cores."""
-    with open("/proc/self/statm") as f:
-        mapped = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    address_space = mapped + memory_mb * 2**20
-    resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (file_mb * 2**20, file_mb * 2**20))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails instead of killing
 
 
 def _close_all_but(keep: int) -> None:
