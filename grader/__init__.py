@@ -12,7 +12,7 @@ from typing import Any
 __all__ = ["CheckResult", "GraderError", "Report", "Rubric", "grade", "load_rubric"]
 
 _WHERE = {"CheckResult": "grader.report", "Report": "grader.report", "GraderError": "grader.errors",
-          "Rubric": "grader.rubric", "load_rubric": "grader.rubric", "grade": "grader.pipeline"}
+          "Rubric": "grader.config", "load_rubric": "grader.rubric", "grade": "grader.pipeline"}
 
 
 def __getattr__(name: str) -> Any:

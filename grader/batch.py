@@ -30,7 +30,8 @@ from typing import Any, Callable
 from grader.errors import InternalError, UsageError
 from grader.pipeline import failed_report, grade, prepare_grader
 from grader.report import Report, render_json
-from grader.rubric import Rubric, load_rubric
+from grader.config import Rubric
+from grader.rubric import load_rubric
 from grader.sandbox import STRONG, Sandbox, open_sandbox, open_shared
 from grader.context import kind
 from grader.students import Student, copy_out, find_students, fingerprint, in_shard

@@ -37,7 +37,8 @@ from grader.report import Report, render_json, render_text
 from grader.resources import starter_files
 from grader.sandbox import backend
 from grader.tasks import LAB
-from grader.rubric import Rubric, load_rubric
+from grader.config import Rubric
+from grader.rubric import load_rubric
 from grader.writers import github
 from grader.writers.gradescope import gradescope_json
 from grader.writers.junit import junit_xml

@@ -16,10 +16,10 @@ from grader.errors import SubmissionFault, WorkerDied, WorkerTimeout
 from grader.registry import EVERYTHING, REGISTRY
 from grader.examples import search
 from grader.resources import reference_file
-from grader.sandbox import STACK_FRAME, Limits, Sandbox, Worker
+from grader.sandbox import STACK_FRAME, Kind, Limits, Sandbox, Worker
 from grader.source import Program
 from grader.submission import TaskFile
-from grader.tasks.spec import Task
+from grader.tasks.spec import Lab, Task
 
 if TYPE_CHECKING:
     from grader.config import CheckConfig, Rubric
@@ -93,9 +93,7 @@ class Context:
                                            limits, self.private, self.rubric.seed, kind=kind(task))
         self.walls.add((self._worker.isolation, self._worker.processes))
         try:
-            others = sorted({name for t in lab.tasks if t is not task for name in t.training})
-            loaded = self._worker.call("load", timeout=self.load_timeout, training=sorted(task.training),
-                                       others=others, text=lab.text, skip=list(skip))
+            loaded = self._worker.call("load", timeout=self.load_timeout, **load_request(lab, task, skip))
         except (WorkerTimeout, WorkerDied) as e:
             fault = type(e)(f"loading {self.program.file.name} did not finish: {e}")
             self.load_faults[key] = fault
@@ -166,6 +164,13 @@ class Context:
         if self._worker is not None:
             self._worker.kill()
             self._worker = None
+
+
+def load_request(lab: Lab, task: Task, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """What a worker's "load" is told of the lab (grader.worker.loader.load): the task's training loop,
+    the other tasks' (left out), and the name of the training text."""
+    others = sorted({name for t in lab.tasks if t is not task for name in t.training})
+    return {"training": sorted(task.training), "others": others, "text": lab.text, "skip": list(skip)}
 
 
 def kind(task: Task) -> Kind:

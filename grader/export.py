@@ -15,7 +15,7 @@ from grader.batch import REPORTS, write_atomically
 from grader.errors import UsageError
 from grader.moodle import Worksheet
 from grader.report import Report
-from grader.rubric import Rubric
+from grader.config import Rubric
 from grader.writers.feedback_zip import feedback_zip
 from grader.writers.grades import grades_csv
 from grader.writers.results import results_csv

@@ -24,7 +24,7 @@ from grader.report import PARTS, CheckResult, Report
 if TYPE_CHECKING:
     from collections.abc import Generator
 
-    from grader.rubric import Rubric
+    from grader.config import Rubric
 
 COLLECTOR = "lab5"
 """The name of the node holding the checks: the items' node ids are `lab5::<check id>`."""

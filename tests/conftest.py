@@ -11,12 +11,22 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from grader import grade
-from grader.lab import KINDS
+from grader.context import kind, load_request
+from grader.tasks import LAB
 from grader.report import Report
 from grader.rubric import Rubric, load_rubric
 from grader.sandbox import Sandbox
 from grader.sandbox.linux import LinuxSandbox
 from grader.sandbox.process import ProcessSandbox
+
+KINDS = {task.id: kind(task) for task in LAB.tasks if task.runs_code}
+"""The kinds of worker of the lab's tasks of code, by task id."""
+LOAD = {task.id: load_request(LAB, task) for task in LAB.tasks if task.runs_code}
+"""A worker's "load" request for each of them, by task id."""
+GRADING = ("'grader.tasks.rnn.checks', 'grader.tasks.rnn.diagnosis', 'grader.tasks.lstm.model', "
+           "'grader.tasks.lstm.training', 'grader.tasks.lstm.diagnosis', 'grader.tasks.lstm.kernel', "
+           "'grader.tasks.answers.checks', 'grader.context', ")
+"""Modules of the grader that judge, as the start of a tuple of names: a worker loads none of them."""
 
 ROOT = Path(__file__).resolve().parent.parent
 LINUX = sys.platform == "linux"

@@ -240,10 +240,11 @@ def test_a_lane_that_dies_is_replaced_and_its_student_gets_an_error_report(monke
     import dataclasses
 
     from grader import batch as batch_module
-    from grader.checks import load_all
+    from grader.rubric import checks_of
+    from grader.tasks import LAB
     from grader.registry import REGISTRY
 
-    load_all()
+    checks_of(LAB)
     real = REGISTRY["rnn.forward"].function
 
     def deadly(ctx: object) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from grader.checks.context import Context, reference
+from grader.context import Context, reference
 from grader.errors import WorkerTimeout
 from grader.rubric import load_rubric
 from grader.sandbox import Sandbox

@@ -252,9 +252,10 @@ def test_an_installed_grader_bundles_its_package_with_the_data_and_a_pyproject_o
     assert pyproject["project"]["name"] == "lab5-grader" and PIN in pyproject["project"]["dependencies"]
     assert not [d for d in pyproject["project"]["dependencies"] if "extra" in d]
     assert pyproject["project"]["scripts"] == {"grader": "grader.cli:main"}
-    assert pyproject["tool"]["setuptools"]["packages"] == ["grader", "grader.checks", "grader.sandbox",
-                                                           "grader.sandbox.linux", "grader.sandbox.process",
-                                                           "grader.worker", "grader.writers"]
+    assert pyproject["tool"]["setuptools"]["packages"] == ["grader", "grader.sandbox", "grader.sandbox.linux",
+                                                           "grader.sandbox.process", "grader.tasks",
+                                                           "grader.tasks.answers", "grader.tasks.lstm",
+                                                           "grader.tasks.rnn", "grader.worker", "grader.writers"]
 
 
 @pytest.mark.slow

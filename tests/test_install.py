@@ -19,12 +19,14 @@ from grader.rubric import load_rubric
 
 PEEK = """
 import site
+from grader.context import load_request
 from grader.sandbox import Limits, open_sandbox
+from grader.tasks import LAB
 data = site.getsitepackages()[0] + "/grader/_data"
 code = f"import os\\nos.listdir({data!r})\\nopen({data + '/reference/rnn.py'!r})\\n"
 with open_sandbox() as box:
     worker = box.worker({"s.py": code.encode(), "textData.txt": b"abc"}, "s.py", "s.py", {}, Limits(10, 512))
-    print([e["message"].split(":")[0] for e in worker.call("load", task="task2")["errors"]])
+    print([e["message"].split(":")[0] for e in worker.call("load", **load_request(LAB, LAB.task("task2")))["errors"]])
     worker.kill()
 """
 

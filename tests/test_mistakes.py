@@ -7,8 +7,9 @@ import re
 import pytest
 
 from conftest import ROOT
-from grader.checks import load_all
-from grader.mistakes import CATALOG, DIAGNOSERS, PARTS, describe, diagnoser, parts_reached
+from grader.rubric import checks_of
+from grader.tasks import LAB
+from grader.mistakes import CATALOG, DIAGNOSERS, describe, diagnoser, parts_reached
 
 TASK_OF_PREFIX = {"rnn": "task2", "lstm": "task3", "answers": "answers"}
 
@@ -17,7 +18,7 @@ def test_every_mistake_has_a_stable_id_and_lives_in_a_part_of_its_task() -> None
     for mistake_id, mistake in CATALOG.items():
         assert re.fullmatch(r"(rnn|lstm|answers)\.[a-z_0-9]+", mistake_id), mistake_id
         assert mistake.id == mistake_id
-        assert mistake.part in PARTS[TASK_OF_PREFIX[mistake_id.split(".")[0]]], mistake_id
+        assert mistake.part in LAB.task(TASK_OF_PREFIX[mistake_id.split(".")[0]]).parts, mistake_id
         assert mistake.words and not mistake.words.endswith("."), mistake_id
 
 
@@ -34,7 +35,7 @@ def test_the_issue_s_ids_are_all_in_the_catalog() -> None:
 
 def test_every_part_of_a_script_that_has_a_mistake_has_a_diagnoser() -> None:
     """Part 1's answers have none: their check names the slip a wrong count shows."""
-    load_all()
+    checks_of(LAB)
     for mistake in CATALOG.values():
         task = TASK_OF_PREFIX[mistake.id.split(".")[0]]
         assert task == "answers" or (task, mistake.part) in DIAGNOSERS, mistake.id
@@ -51,16 +52,16 @@ def test_every_part_of_a_script_that_has_a_mistake_has_a_diagnoser() -> None:
 ])
 def test_a_check_reaches_the_parts_it_calls_and_a_training_check_all_of_them(check_id: str,
                                                                              parts: tuple[str, ...]) -> None:
-    load_all()
-    assert parts_reached(check_id) == parts
+    spec = checks_of(LAB)[check_id]
+    assert parts_reached(spec, LAB.task(spec.task)) == parts
 
 
 def test_a_part_has_one_diagnoser_and_an_unknown_part_none() -> None:
-    load_all()
+    checks_of(LAB)
     with pytest.raises(ValueError):
-        diagnoser("task2", "lossFun")(lambda ctx: None)
+        diagnoser(LAB.task("task2"), "lossFun")(lambda ctx: None)
     with pytest.raises(ValueError):
-        diagnoser("task3", "backward")(lambda ctx: None)
+        diagnoser(LAB.task("task3"), "backward")(lambda ctx: None)
 
 
 def test_the_sentence_a_report_adds_names_the_mistake_in_words_and_by_id() -> None:

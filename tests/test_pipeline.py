@@ -10,9 +10,10 @@ import pytest
 
 from conftest import FIXTURES, ROOT
 from grader import cli, grade, pipeline
-from grader.checks import load_all
+from grader.rubric import checks_of
+from grader.tasks import LAB
 from grader.registry import REGISTRY
-from grader.checks.context import Context
+from grader.context import Context
 from grader.errors import InternalError
 from grader.report import Report, render_json, render_text
 from grader.rubric import load_rubric
@@ -46,7 +47,7 @@ def break_check(monkeypatch: pytest.MonkeyPatch, check_id: str, error: Exception
         ctx.worker()
         raise error
 
-    load_all()
+    checks_of(LAB)
     monkeypatch.setitem(REGISTRY, check_id, dataclasses.replace(REGISTRY[check_id], function=faulty))
 
 
@@ -113,7 +114,7 @@ def test_a_keyboard_interrupt_in_a_check_is_not_swallowed(
     def interrupted(ctx: Context) -> str:
         raise KeyboardInterrupt
 
-    load_all()
+    checks_of(LAB)
     monkeypatch.setitem(REGISTRY, "rnn.forward", dataclasses.replace(REGISTRY["rnn.forward"], function=interrupted))
     with pytest.raises(KeyboardInterrupt):
         grade(SOLVED, load_rubric(cheap), sandbox)

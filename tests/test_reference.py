@@ -7,7 +7,7 @@ import pytest
 import torch
 from hypothesis import given, strategies as st
 
-from grader.checks.context import reference
+from grader.context import reference
 
 
 @given(n=st.integers(1, 6), h=st.integers(1, 6), steps=st.integers(1, 5), seed=st.integers(0, 2**16))

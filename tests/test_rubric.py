@@ -11,9 +11,12 @@ import yaml
 
 from conftest import ROOT
 from grader.errors import RubricError
-from grader.rubric import Rubric, load_rubric, parse_rubric
+from grader.config import Rubric
+from grader.rubric import checks_of, load_rubric, parse_rubric
+from grader.tasks import LAB
 
 RUBRIC = ROOT / "grader.yaml"
+CHECKS = checks_of(LAB)
 
 
 def raw() -> dict[str, Any]:
@@ -22,7 +25,7 @@ def raw() -> dict[str, Any]:
 
 def error_of(document: dict[str, Any]) -> str:
     with pytest.raises(RubricError) as caught:
-        parse_rubric(document, RUBRIC)
+        parse_rubric(document, RUBRIC, CHECKS)
     return str(caught.value)
 
 
@@ -92,7 +95,7 @@ def test_unreadable_or_invalid_yaml_is_a_rubric_error(tmp_path: Path) -> None:
 def test_defaults_fill_what_the_rubric_leaves_out() -> None:
     doc = raw()
     doc["checks"] = {"rnn.weights": None}
-    config = parse_rubric(doc, RUBRIC).config("rnn.weights")
+    config = parse_rubric(doc, RUBRIC, CHECKS).config("rnn.weights")
     assert (config.points, config.visibility, config.params["examples"]) == (1.0, "public", 12)
 
 
@@ -100,8 +103,8 @@ def test_indentation_is_strict_unless_the_rubric_says_lenient(rubric: Rubric) ->
     assert rubric.indentation == "strict"
     doc = raw()
     del doc["indentation"]
-    assert parse_rubric(doc, RUBRIC).indentation == "strict"
-    assert parse_rubric({**raw(), "indentation": "lenient"}, RUBRIC).indentation == "lenient"
+    assert parse_rubric(doc, RUBRIC, CHECKS).indentation == "strict"
+    assert parse_rubric({**raw(), "indentation": "lenient"}, RUBRIC, CHECKS).indentation == "lenient"
 
 
 @pytest.mark.parametrize("value", ["loose", 8, None])
@@ -113,7 +116,17 @@ def test_diagnosis_settings_come_from_the_rubric_with_defaults_and_are_checked(r
     assert dict(rubric.diagnosis) == {"rtol": 1e-4, "atol": 1e-5, "timeout": 10.0}
     doc = raw()
     del doc["diagnosis"]
-    assert dict(parse_rubric(doc, RUBRIC).diagnosis) == {"rtol": 1e-4, "atol": 1e-5, "timeout": 10.0}
-    assert parse_rubric({**raw(), "diagnosis": {"rtol": 0.01}}, RUBRIC).diagnosis["rtol"] == 0.01
+    assert dict(parse_rubric(doc, RUBRIC, CHECKS).diagnosis) == {"rtol": 1e-4, "atol": 1e-5, "timeout": 10.0}
+    assert parse_rubric({**raw(), "diagnosis": {"rtol": 0.01}}, RUBRIC, CHECKS).diagnosis["rtol"] == 0.01
     assert "diagnosis.tol: unknown key (did you mean 'rtol' or 'atol'?)" in error_of({**raw(), "diagnosis": {"tol": 1}})
     assert "diagnosis.timeout: must be >= 1.0, got 0" in error_of({**raw(), "diagnosis": {"timeout": 0}})
+
+
+def test_a_rubric_knows_only_the_checks_of_the_registry_it_is_given() -> None:
+    doc = raw()
+    only_rnn = {k: spec for k, spec in CHECKS.items() if spec.task == "task2"}
+    doc["checks"] = {k: v for k, v in doc["checks"].items() if k.startswith("rnn.")}
+    assert [c.id for c in parse_rubric(doc, RUBRIC, only_rnn).checks] == list(doc["checks"])
+    doc["checks"]["lstm.init"] = {"points": 1}
+    with pytest.raises(RubricError, match="checks.lstm.init: unknown check"):
+        parse_rubric(doc, RUBRIC, only_rnn)

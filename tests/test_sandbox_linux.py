@@ -16,9 +16,9 @@ import numpy as np
 
 import pytest
 
-from conftest import ROOT, without_isolation, linux_only
+from conftest import LOAD, ROOT, without_isolation, linux_only
 from grader.errors import InternalError, SubmissionFault, WorkerDied, WorkerTimeout
-from grader.lab import KINDS
+from conftest import GRADING, KINDS
 from grader.sandbox import Limits, Sandbox, Worker
 from grader.sandbox.linux import LinuxSandbox
 
@@ -36,7 +36,7 @@ def start(sandbox: Sandbox, code: str, timeout: float = 10, memory: int = 512,
 def load_errors(sandbox: Sandbox, code: str, **options: object) -> list[str]:
     worker = start(sandbox, code, **options)  # type: ignore[arg-type]
     try:
-        return [e["message"] for e in worker.call("load", task="task2")["errors"]]
+        return [e["message"] for e in worker.call("load", **LOAD["task2"])["errors"]]
     finally:
         worker.kill()
 
@@ -91,7 +91,7 @@ def test_other_students_files_are_invisible(sandbox: Sandbox, tmp_path: Path) ->
     (tmp_path / "alice").mkdir()
     (tmp_path / "alice" / "task2.py").write_text("answer = 42\n")
     worker = start(sandbox, f"open({str(tmp_path / 'alice' / 'task2.py')!r})\n", hidden=(tmp_path,))
-    errors = worker.call("load", task="task2")["errors"]
+    errors = worker.call("load", **LOAD["task2"])["errors"]
     worker.kill()
     assert len(errors) == 1 and errors[0]["message"].startswith("FileNotFoundError")
 
@@ -130,14 +130,14 @@ def test_an_endless_loop_times_out_naming_its_line(sandbox: Sandbox) -> None:
     worker = start(sandbox, "x = 0\nwhile True:\n    x += 1\n", timeout=2)
     began = time.monotonic()
     with pytest.raises(WorkerTimeout, match=r"2 s: still running s.py line [23] \(in <module>\)"):
-        worker.call("load", task="task2")
+        worker.call("load", **LOAD["task2"])
     assert time.monotonic() - began < 20  # the 2 s limit, a stack dump, a kill: not the default minute
 
 
 def test_os_exit_is_a_dead_worker_not_a_dead_grader(sandbox: Sandbox) -> None:
     worker = start(sandbox, "import os\nos._exit(0)\n")
     with pytest.raises(WorkerDied, match="without answering"):
-        worker.call("load", task="task2")
+        worker.call("load", **LOAD["task2"])
 
 
 def test_sys_exit_and_memory_bombs_are_recorded_and_survived(sandbox: Sandbox) -> None:
@@ -148,7 +148,7 @@ def test_sys_exit_and_memory_bombs_are_recorded_and_survived(sandbox: Sandbox) -
 
 def test_student_output_goes_to_files_not_to_the_grader(sandbox: Sandbox, capfd: pytest.CaptureFixture[str]) -> None:
     worker = start(sandbox, "import sys\nprint('{\"score\": 100}')\nprint('oops', file=sys.stderr)\n")
-    worker.call("load", task="task2")
+    worker.call("load", **LOAD["task2"])
     assert worker.output() == '{"score": 100}\n' and worker.output("stderr.txt") == "oops\n"
     worker.kill()
     assert capfd.readouterr() == ("", "")
@@ -157,7 +157,7 @@ def test_student_output_goes_to_files_not_to_the_grader(sandbox: Sandbox, capfd:
 def test_workers_have_one_thread_and_no_grading_code(sandbox: Sandbox) -> None:
     code = ("import sys, torch\nassert torch.get_num_threads() == 1\n"
             "leaks = [m for m in sys.modules if m.startswith(('reference', '_grader_reference', "
-            "'grader.checks', 'grader.pipeline', 'grader.rubric'))]\nassert not leaks, leaks\n")
+            f"{GRADING}'grader.pipeline', 'grader.rubric'))]\nassert not leaks, leaks\n")
     assert load_errors(sandbox, code) == []
 
 
@@ -178,7 +178,7 @@ def test_output_is_read_only_from_the_graders_own_files(sandbox: Sandbox, tmp_pa
             "for name in ('stdout.txt', 'stderr.txt'):\n    if os.path.lexists(name):\n        os.remove(name)\n"
             f"os.symlink({path!r}, 'stderr.txt')\nos.mkfifo('stdout.txt')\n")
     worker = start(sandbox, code)
-    assert worker.call("load", task="task2")["errors"] == []
+    assert worker.call("load", **LOAD["task2"])["errors"] == []
     outputs = within(5, lambda: (worker.output(), worker.output("stderr.txt")))
     worker.kill()
     assert outputs == ("out\n", "err\n")
@@ -191,7 +191,7 @@ def test_a_fifo_for_stderr_does_not_hang_the_stack_dump_of_a_timeout(sandbox: Sa
 
     def call() -> BaseException:
         with pytest.raises(WorkerTimeout) as caught:
-            worker.call("load", task="task2")
+            worker.call("load", **LOAD["task2"])
         return caught.value
 
     assert "still running s.py line" in str(within(8, call))
@@ -199,7 +199,7 @@ def test_a_fifo_for_stderr_does_not_hang_the_stack_dump_of_a_timeout(sandbox: Sa
 
 def test_long_output_keeps_its_beginning_and_end(sandbox: Sandbox) -> None:
     worker = start(sandbox, "print('first')\nprint('x' * 5_000_000)\nprint('last')\n")
-    worker.call("load", task="task2")
+    worker.call("load", **LOAD["task2"])
     text = worker.output()
     worker.kill()
     assert text.startswith("first\nxxx") and text.endswith("xxx\nlast\n") and len(text) < 200_000
@@ -215,7 +215,7 @@ def test_long_output_keeps_its_beginning_and_end(sandbox: Sandbox) -> None:
 def test_a_worker_cannot_make_the_grader_report_an_internal_error(sandbox: Sandbox, patch: str) -> None:
     worker = start(sandbox, patch)
     with pytest.raises(SubmissionFault):
-        worker.call("load", task="task2")
+        worker.call("load", **LOAD["task2"])
         worker.call("names", names=[])
     worker.kill()
 
@@ -229,7 +229,7 @@ def test_a_reply_that_does_not_decode_is_a_dead_worker(sandbox: Sandbox) -> None
             "os.write(sock, struct.pack('>Q', len(payload)) + payload)\n")
     worker = start(sandbox, code)
     with pytest.raises(WorkerDied):
-        worker.call("load", task="task2")
+        worker.call("load", **LOAD["task2"])
 
 
 def test_a_worker_sees_no_other_workers_folder(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -271,7 +271,7 @@ def test_a_sandbox_on_another_uses_its_server_with_a_folder_of_its_own(sandbox: 
         assert lane._server is None and lane._base != sandbox._base
         worker = start(lane, "answer = 42\n")
         assert worker.workdir.parent == lane._base
-        assert worker.call("load", task="task2")["errors"] == []
+        assert worker.call("load", **LOAD["task2"])["errors"] == []
         worker.kill()
     finally:
         lane.close()
@@ -290,7 +290,7 @@ def test_a_worker_printing_100_mb_still_answers_and_keeps_both_ends(sandbox: San
     code = ("import sys\nprint('first')\ndef lossFun(inputs, targets, hprev):\n    return 1\n"
             "for _ in range(2):\n    print('x' * 50_000_000)\n    sys.stdout.write('y' * 10)\nprint('last')\n")
     worker = start(sandbox, code)
-    assert worker.call("load", task="task2")["errors"] == []
+    assert worker.call("load", **LOAD["task2"])["errors"] == []
     text = worker.output()
     worker.kill()
     assert text.startswith("first\nxxx") and text.endswith("xxx\nyyyyyyyyyylast\n") and len(text) < 200_000
@@ -303,7 +303,7 @@ def test_an_endless_loop_that_printed_much_still_names_its_line(sandbox: Sandbox
     code = ("import sys\nfor _ in range(3):\n    print('e' * 10_000_000, file=sys.stderr)\n"
             "def lossFun(inputs, targets, hprev):\n    while True:\n        print('x' * 1000, file=sys.stderr)\n")
     worker = start(sandbox, code, timeout=3)
-    worker.call("load", task="task2")
+    worker.call("load", **LOAD["task2"])
     with pytest.raises(WorkerTimeout, match=r"still running s.py line 6 \(in lossFun\)"):
         params = {name: np.zeros((1, 1)) for name in ("Wxh", "Whh", "Why", "bh", "by")}
         worker.call("rnn.loss", params=params, inputs=[0], targets=[0], hprev=np.zeros((1, 1)))

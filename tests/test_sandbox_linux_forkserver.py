@@ -16,7 +16,7 @@ import pytest
 
 from conftest import ROOT, linux_only
 from grader import protocol
-from grader.lab import KINDS
+from conftest import KINDS
 
 pytestmark = linux_only
 

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 
-from conftest import without_isolation, linux_only
+from conftest import LOAD, without_isolation, linux_only
 
 from grader.sandbox import Limits, Sandbox, Worker
 from grader.sandbox.linux import _visible
@@ -21,7 +21,7 @@ def start(sandbox: Sandbox, code: str, memory: int = 512) -> Worker:
 def load_errors(sandbox: Sandbox, code: str, memory: int = 512) -> list[str]:
     worker = start(sandbox, code, memory)
     try:
-        return [e["message"] for e in worker.call("load", task="task2")["errors"]]
+        return [e["message"] for e in worker.call("load", **LOAD["task2"])["errors"]]
     finally:
         worker.kill()
 

@@ -14,9 +14,9 @@ from typing import Iterator
 import psutil
 import pytest
 
-from conftest import FIXTURES, ROOT
+from conftest import LOAD, FIXTURES, ROOT
 from grader.errors import WorkerDied, WorkerTimeout
-from grader.lab import KINDS
+from conftest import KINDS
 from grader.sandbox import Limits, Worker
 from grader.sandbox.process import POOL_SIZE, ProcessSandbox, _kill_tree, _MemoryWatch
 
@@ -63,7 +63,7 @@ def tree(pid: int) -> list[psutil.Process]:
 def test_a_worker_runs_the_code_and_says_it_is_a_plain_process(pool: ProcessSandbox) -> None:
     worker = start(pool, "import os\nx = 41 + 1\nFOLDER = os.getcwd()\n")
     try:
-        assert worker.call("load", task="task2")["errors"] == []
+        assert worker.call("load", **LOAD["task2"])["errors"] == []
         assert worker.call("names", names=["x"])["x"] == 42
         assert "".join(worker.call("names", names=["FOLDER"])["FOLDER"]) == str(worker.workdir)
         assert worker.isolation == "process"
@@ -87,7 +87,7 @@ def test_a_worker_without_torch_imports_it_only_if_the_code_does(pool: ProcessSa
     code = "import sys\nBEFORE = int('torch' in sys.modules)\nimport torch\nAFTER = int(torch.tensor([2]).item())\n"
     worker = pool.worker({"s.py": code.encode()}, "s.py", "s.py", {}, Limits(60, 2048), kind=KINDS["task2"])
     try:
-        assert worker.call("load", task="task2")["errors"] == []
+        assert worker.call("load", **LOAD["task2"])["errors"] == []
         assert worker.call("names", names=["BEFORE", "AFTER"]) == {"BEFORE": 0, "AFTER": 2}
     finally:
         worker.kill()
@@ -97,7 +97,7 @@ def test_an_endless_loop_costs_one_timeout_and_names_its_line(pool: ProcessSandb
     worker = start(pool, "x = 0\nwhile True:\n    x += 1\n", timeout=3)
     began = time.monotonic()
     with pytest.raises(WorkerTimeout, match=r"3 s: still running s.py line [23] \(in <module>\)"):
-        worker.call("load", task="task2")
+        worker.call("load", **LOAD["task2"])
     assert time.monotonic() - began < 3 + 5  # its limit and a kill (the stack was dumped before it), not two
     assert not tree(worker.pid)
 
@@ -107,7 +107,7 @@ def test_new_processes_are_refused_on_linux(pool: ProcessSandbox) -> None:
             "    subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(99)'])\n"
             "    STARTED = 1\nexcept OSError:\n    STARTED = 0\n")
     worker = start(pool, code)
-    worker.call("load", task="task2")
+    worker.call("load", **LOAD["task2"])
     started = worker.call("names", names=["STARTED"])["STARTED"]
     family = tree(worker.pid)
     worker.kill()
@@ -134,14 +134,14 @@ def test_killing_a_worker_kills_every_process_it_started() -> None:
 def test_os_exit_is_a_dead_worker(pool: ProcessSandbox) -> None:
     worker = start(pool, "import os\nos._exit(3)\n")
     with pytest.raises(WorkerDied, match="without answering"):
-        worker.call("load", task="task2")
+        worker.call("load", **LOAD["task2"])
     assert not worker.alive and not tree(worker.pid)
 
 
 def test_a_memory_bomb_is_recorded_and_survived(pool: ProcessSandbox) -> None:
     worker = start(pool, "bomb = bytearray(3 * 1024**3)\nok = 1\n", memory=256)
     try:
-        errors = [e["message"] for e in worker.call("load", task="task2")["errors"]]
+        errors = [e["message"] for e in worker.call("load", **LOAD["task2"])["errors"]]
     except WorkerDied as e:  # no rlimit here: the grader's watch stopped it
         assert "over its memory limit of 256 MiB" in str(e)
     else:  # Linux: its address space is bounded, as in the Linux backend
@@ -170,7 +170,7 @@ def test_a_stranger_without_the_token_is_turned_away() -> None:
             stranger.sendall(b"0" * 64)
             worker = start(box, "x = 2\n")
             try:
-                worker.call("load", task="task2")
+                worker.call("load", **LOAD["task2"])
                 assert worker.call("names", names=["x"])["x"] == 2
             finally:
                 worker.kill()
@@ -182,7 +182,7 @@ def test_closing_the_sandbox_leaves_no_process(tmp_path: Path) -> None:
     box = ProcessSandbox(kinds=KINDS.values())
     started = box.ahead()
     worker = start(box, "x = 1\n")
-    worker.call("load", task="task2")
+    worker.call("load", **LOAD["task2"])
     box.close()
     worker.kill()
     assert not any(tree(pid) for pid in (*started, worker.pid))

@@ -8,8 +8,10 @@ import itertools
 import numpy as np
 import pytest
 
-from grader.checks.context import reference
-from grader.checks.rnn import MUTANTS, PARAMETERS, RnnCase, diagnostic_cases
+from grader.context import reference
+from grader.tasks.rnn import PARAMETERS
+from grader.tasks.rnn.checks import RnnCase
+from grader.tasks.rnn.diagnosis import MUTANTS, diagnostic_cases
 from grader.mistakes import CATALOG
 from grader.rubric import load_rubric
 

@@ -9,7 +9,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader.worker import loader, rnn
+from grader.tasks.rnn import worker as rnn
+from grader.worker import loader
+from grader.context import load_request
+from grader.tasks import LAB
 from grader.worker.loader import BadAnswer, Module, NotRunnable
 
 HEADER = """\
@@ -73,7 +76,7 @@ def load(tmp_path: Path, source: str) -> Module:
     path = tmp_path / "task2.py"
     path.write_text(textwrap.dedent(source))
     module = Module(str(path), "task2.py", {})
-    assert loader.load(module, {"task": "task2"})["errors"] == []
+    assert loader.load(module, load_request(LAB, LAB.task("task2")))["errors"] == []
     return module
 
 

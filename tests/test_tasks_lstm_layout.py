@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from grader.checks.lstm_layout import output_layer, readings
+from grader.tasks.lstm.layout import output_layer, readings
 
 
 def module(name: str, kind: str, params: list[str], **attributes: int) -> dict[str, object]:

@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 from grader.worker import loader
+from grader.context import load_request
+from grader.tasks import LAB
 from grader.worker.loader import BadAnswer, Module, NotRunnable, step_function
 
 LOSS = """\
@@ -28,7 +30,7 @@ def module(tmp_path: Path, source: str, broken: dict[str, str] | None = None) ->
 
 def loaded(tmp_path: Path, source: str, task: str = "task2", **request: Any) -> tuple[Module, dict[str, Any]]:
     m = module(tmp_path, source)
-    return m, loader.load(m, {"task": task, **request})
+    return m, loader.load(m, {**load_request(LAB, LAB.task(task)), **request})
 
 
 def test_a_failing_statement_is_recorded_with_its_line_and_the_rest_still_run(tmp_path: Path) -> None:
@@ -201,14 +203,14 @@ def test_a_class_whose_statement_failed_is_not_defined_again(tmp_path: Path) -> 
 
 def test_function_names_what_is_missing_and_the_broken_line(tmp_path: Path) -> None:
     m = module(tmp_path, "lossFun = 3\n", broken={"41": "s.py line 41: hs[t] = is not finished"})
-    loader.load(m, {"task": "task2"})
+    loader.load(m, load_request(LAB, LAB.task("task2")))
     with pytest.raises(NotRunnable, match=r"^lossFun is not defined by s.py; s.py line 41: hs\[t\] = is not"):
         m.function("lossFun")
 
 
 def test_reaching_a_broken_line_is_not_runnable_with_its_message(tmp_path: Path) -> None:
     m = module(tmp_path, "__grader_broken__(7)\nafter = 1\n", broken={"7": "s.py line 7: not Python"})
-    answer = loader.load(m, {"task": "task2"})
+    answer = loader.load(m, load_request(LAB, LAB.task("task2")))
     assert answer["errors"] == [{"line": 1, "message": "s.py line 7: not Python"}]
     assert m.namespace["after"] == 1
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.checks.text import course_text, sequences
+from grader.tasks.course import course_text, sequences
 from grader.errors import Mismatch
 
 

@@ -10,7 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from grader.worker import loader, lstm
+from grader.tasks.lstm import worker as lstm
+from grader.worker import loader
+from grader.context import load_request
+from grader.tasks import LAB
 from grader.worker.loader import BadAnswer, Module
 
 SCRIPT = """\
@@ -94,7 +97,7 @@ def load(tmp_path: Path, source: str = SCRIPT, skip: tuple[str, ...] = ()) -> Mo
     path = tmp_path / "task3.py"
     path.write_text(textwrap.dedent(source))
     module = Module(str(path), "task3.py", {})
-    answer = loader.load(module, {"task": "task3", "skip": list(skip)})
+    answer = loader.load(module, load_request(LAB, LAB.task("task3"), tuple(skip)))
     assert answer["errors"] == [] and answer["loop"] is True
     return module
 

@@ -8,10 +8,12 @@ import pytest
 import torch
 from hypothesis import given, strategies as st
 
-from grader.checks.lstm import (CRITERION_MUTANTS, GATE_ORDERS, LstmCase, _carried_as, _reference_gradients,
-                                _same_as_an_lstm, _softmax_after, _unregistered_layer_error)
-from grader.checks.context import reference
-from grader.checks.lstm_layout import readings
+from grader.tasks.lstm.cases import LstmCase
+from grader.tasks.lstm.diagnosis import CRITERION_MUTANTS, _carried_as, _softmax_after, _unregistered_layer_error
+from grader.tasks.lstm.layout import GATE_ORDERS
+from grader.tasks.lstm.model import _reference_gradients, _same_as_an_lstm
+from grader.context import reference
+from grader.tasks.lstm.layout import readings
 from grader.errors import Mismatch
 
 
@@ -133,7 +135,7 @@ def test_the_mutant_without_super_init_raises_what_pytorch_says_of_it() -> None:
 
 @given(order=st.sampled_from(GATE_ORDERS), seed=st.integers(0, 2**16))
 def test_the_text_loss_is_the_reference_lstm_s_cross_entropy_in_any_gate_order(order: str, seed: int) -> None:
-    from grader.checks.lstm import _text_loss
+    from grader.tasks.lstm.kernel import text_loss
 
     n, h = 4, 3
     rng = np.random.default_rng(seed)
@@ -144,4 +146,4 @@ def test_the_text_loss_is_the_reference_lstm_s_cross_entropy_in_any_gate_order(o
     indices = rng.integers(0, n, size=120)
     states, _ = reference("lstm_cell").forward(np.eye(n)[indices[:-1]], np.zeros(h), np.zeros(h), Wx, Wh, b, order)
     expected = reference("lstm_cell").cross_entropy(states @ Wy.T + by, indices[1:])
-    assert np.isclose(_text_loss(reading, order, model["parameters"], indices), expected, rtol=1e-10)
+    assert np.isclose(text_loss(reading, order, model["parameters"], indices), expected, rtol=1e-10)

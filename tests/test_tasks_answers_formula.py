@@ -13,8 +13,8 @@ from typing import Any, Callable
 import pytest
 from hypothesis import assume, given, settings, strategies as st
 
-from grader.formula import (MAX_DEGREE, MAX_DEPTH, MAX_DIGITS, MAX_EXPONENT, MAX_LENGTH, FormulaError, Polynomial,
-                            parse)
+from grader.tasks.answers.formula import (MAX_DEGREE, MAX_DEPTH, MAX_DIGITS, MAX_EXPONENT, MAX_LENGTH, FormulaError,
+                                          Polynomial, parse)
 
 Terms = dict[tuple[int, int], int]
 
