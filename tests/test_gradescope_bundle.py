@@ -280,5 +280,5 @@ def test_the_bundled_project_builds_a_wheel_that_carries_the_data_and_the_pin(
         (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
         assert f"Requires-Dist: {PIN}" in w.read(metadata).decode()
         assert "grader = grader.cli:main" in w.read(entry_points).decode()
-    assert {"grader/cli.py", "grader/checks/rnn.py", "grader/_data/grader.yaml", "grader/_data/reference/lstm.py",
+    assert {"grader/cli.py", "grader/tasks/rnn/checks.py", "grader/_data/grader.yaml", "grader/_data/reference/lstm.py",
             "grader/_data/fixtures/textData.txt", "grader/_data/submissions_template/answers.yaml"} <= names

@@ -154,7 +154,7 @@ def test_a_sandbox_that_cannot_start_errors_every_check_that_needs_it(
 
 def test_a_crash_finding_the_files_errors_every_check(
         monkeypatch: pytest.MonkeyPatch, cheap: Path, sandbox: Sandbox) -> None:
-    def lost(path: Path) -> None:
+    def lost(path: Path, lab: object) -> None:
         raise RecursionError("maximum recursion depth exceeded")
 
     monkeypatch.setattr(pipeline, "load_submission", lost)
