@@ -33,13 +33,15 @@ from typing import TYPE_CHECKING, Sequence
 
 from grader.errors import InternalError, RubricError, UsageError
 from grader.pipeline import grade
-from grader.report import Report, render_json, render_text
+from grader.report import Report
 from grader.resources import starter_files
 from grader.sandbox import backend
 from grader.rubric import Rubric, load_rubric
 from grader.writers import github
 from grader.writers.gradescope import gradescope_json
+from grader.writers.json import render_json
 from grader.writers.junit import junit_xml
+from grader.writers.text import render_text
 
 if TYPE_CHECKING:
     from grader.batch import Outcome
