@@ -26,6 +26,7 @@ Otherwise a student could print "\n::notice title=Autograding report::..." and f
 # writer `annotations` below. Python 3.11 evaluates these annotations as they are.
 import base64
 import json
+import os
 import re
 import uuid
 from pathlib import PurePosixPath
@@ -33,6 +34,7 @@ from typing import Any
 
 from grader.report import CheckResult, Report
 from grader.writers import clip
+from grader.writers.text import render_text
 
 ANNOTATIONS = 10
 """Error annotations GitHub shows for one step; it drops the rest silently."""
@@ -72,6 +74,17 @@ def annotations(report: Report, limit: int = ANNOTATIONS) -> list[str]:
         lines.append(_command("error", {"title": f"{len(rest)} more checks lost marks"},
                               f"shown together, as GitHub shows only a few annotations a step: {listed}"))
     return lines
+
+
+def workflow_log(report: Report) -> str:
+    """The text report (commands off while it is read) and the error annotations, for the step's log; the
+    Markdown table to $GITHUB_STEP_SUMMARY and the Classroom `result` to $GITHUB_OUTPUT, when set."""
+    for variable, text in (("GITHUB_STEP_SUMMARY", step_summary(report)),
+                           ("GITHUB_OUTPUT", output_line("result", classroom_output(report)))):
+        if os.environ.get(variable):
+            with open(os.environ[variable], "a", encoding="utf-8") as f:
+                f.write(text)
+    return inert_block(render_text(report)) + "".join(f"{line}\n" for line in annotations(report))
 
 
 def step_summary(report: Report) -> str:
