@@ -32,6 +32,7 @@ import uuid
 from pathlib import PurePosixPath
 from typing import Any
 
+from grader.labinfo import SLUG
 from grader.report import CheckResult, Report
 from grader.writers import clip
 from grader.writers.text import render_text
@@ -112,7 +113,7 @@ def classroom_output(report: Report) -> str:
 def inert_block(text: str) -> str:
     """`text` (the human report, student messages and all) with workflow commands off while it is read:
     between "::stop-commands::<token>" and "::<token>::" the runner runs no command, whatever a line says."""
-    token = f"lab5-{uuid.uuid4().hex}"
+    token = f"{SLUG}-{uuid.uuid4().hex}"
     return f"::stop-commands::{token}\n{text.rstrip()}\n::{token}::\n"
 
 
