@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import json
 import multiprocessing
 import os
 import queue
@@ -28,33 +27,19 @@ from pathlib import Path
 from typing import Any, Callable
 
 from grader.errors import InternalError, UsageError
-from grader.pipeline import failed_report, grade, prepare_grader
-from grader.report import Report, render_json
 from grader.config import Rubric
+from grader.context import kind
+from grader.pipeline import failed_report, grade, prepare_grader
+from grader.records import REPORTS, UNREADABLE, Done, read_stored, report_path, write_report
+from grader.report import Report
 from grader.rubric import load_rubric
 from grader.sandbox import STRONG, Sandbox, open_sandbox, open_shared
-from grader.context import kind
 from grader.students import Student, copy_out, find_students, fingerprint, in_shard
 from grader.tasks import LAB
 
 KINDS = tuple(kind(task) for task in LAB.tasks if task.runs_code)
 """What a batch's workers serve: any task of the lab (a lane grades every task of its students)."""
-REPORTS = "reports"
 LANE_POLL = 0.5
-
-
-@dataclass(frozen=True)
-class Done:
-    """What the batch hears of one student once their report is written."""
-
-    key: str
-    name: str
-    score: float
-    max_score: float
-    seconds: float
-    trouble: str = ""
-    """Why the student needs a look by hand: a grader error or a timeout ("" otherwise)."""
-    internal_error: bool = False
 
 
 @dataclass
@@ -137,8 +122,8 @@ def rubric_fingerprint(rubric: Rubric) -> str:
 
 def _up_to_date(out: Path, student: Student, submission_hash: str, rubric_hash: str) -> bool:
     try:
-        stored = json.loads((out / REPORTS / f"{student.key}.json").read_text(encoding="utf-8"))["batch"]
-    except (OSError, ValueError, KeyError, TypeError):
+        stored = read_stored(report_path(out, student.key))["batch"]
+    except UNREADABLE:
         return False
     return bool(stored.get("submission_sha256") == submission_hash and stored.get("rubric_sha256") == rubric_hash)
 
@@ -262,7 +247,7 @@ def _lane_died(item: tuple[Student, str], out: Path, rubric: Rubric, rubric_hash
     student, fp = item
     error = RuntimeError("the grader's process grading this student ended unexpectedly")
     report = _annotated(failed_report(student.entry, rubric, error), student, [], fp, rubric_hash, 0.0)
-    _write_report(out, student.key, report)
+    write_report(out, student.key, report)
     return _done(student, report)
 
 
@@ -279,7 +264,7 @@ def lane(number: int, rubric_path: str, out: str, rubric_hash: str, server: Sand
         while (item := _next(tasks, parent)) is not None:
             student, fp = item
             report = grade_student(student, fp, rubric, rubric_hash, sandbox, scratch)
-            _write_report(Path(out), student.key, report)
+            write_report(Path(out), student.key, report)
             results.put((number, _done(student, report)))
             if report.internal_error:  # a broken sandbox (or shared server) must not cost the next student
                 sandbox.close()
@@ -331,17 +316,6 @@ def _annotated(report: Report, student: Student, notes: list[str], submission_ha
         student={"id": student.id, "name": student.name},
         batch={"key": student.key, "submission_sha256": submission_hash, "rubric_sha256": rubric_hash,
                "seconds": round(seconds, 3), "graded_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
-
-
-def _write_report(out: Path, key: str, report: Report) -> None:
-    write_atomically(out / REPORTS / f"{key}.json", (render_json(report) + "\n").encode("utf-8"))
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """A reader (or a rerun after a crash) sees the old file or the new one, whole."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
 
 
 def _done(student: Student, report: Report) -> Done:

@@ -33,15 +33,13 @@ from typing import TYPE_CHECKING, Sequence
 
 from grader.errors import InternalError, RubricError, UsageError
 from grader.pipeline import grade
-from grader.report import Report, render_json, render_text
+from grader.report import Report
 from grader.resources import starter_files
 from grader.sandbox import backend
-from grader.tasks import LAB
 from grader.config import Rubric
 from grader.rubric import load_rubric
-from grader.writers import github
-from grader.writers.gradescope import gradescope_json
-from grader.writers.junit import junit_xml
+from grader.tasks import LAB
+from grader.writers.formats import FORMATS, Options, rendered
 
 if TYPE_CHECKING:
     from grader.batch import Outcome
@@ -49,7 +47,6 @@ if TYPE_CHECKING:
 EXIT_GRADED, EXIT_BELOW, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 TASK_NAMES = {task.name: task.id for task in LAB.tasks}
 """--task's names for the lab's tasks."""
-FORMATS = ("text", "json", "junit", "gradescope", "github")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -59,10 +56,9 @@ def parser() -> argparse.ArgumentParser:
                                 description="Grade one submission: a folder, a .zip, a .py or an .ipynb.")
     check.add_argument("path", nargs="?", default=".", help="the submission to grade (default: this folder)")
     check.add_argument("--rubric", help="rubric file (default: grader.yaml of this project)")
-    check.add_argument("--format", choices=FORMATS, default="text",
-                       help="text for people, json for programs, junit for GitLab and JUnit reporters, "
-                            "gradescope for Gradescope's results.json, github for GitHub Actions and Classroom "
-                            "(default: text)")
+    check.add_argument("--format", choices=tuple(FORMATS), default="text",
+                       help=", ".join(f"{name} {form.purpose}" for name, form in FORMATS.items())
+                       + " (default: text)")
     check.add_argument("--task", choices=tuple(TASK_NAMES), action="append",
                        help="grade only this part: rnn (task 2), lstm (task 3) or answers (Part 1); repeatable")
     check.add_argument("--fail-under", type=float, metavar="POINTS",
@@ -144,26 +140,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         traceback.print_exception(e, file=sys.stderr)
         print(f"grader: internal error: {e}", file=sys.stderr)
         return EXIT_INTERNAL
-    sys.stdout.write(_rendered(report, args.format, seconds))
+    width, colour = _terminal()
+    sys.stdout.write(rendered(report, args.format, Options(seconds, width, colour)))
     sys.stdout.flush()
     status = _exit_status(report)
     if status == EXIT_GRADED and args.fail_under is not None and report.score < args.fail_under:
         print(f"grader: score {report.score:g} is below --fail-under {args.fail_under:g}", file=sys.stderr)
         return EXIT_BELOW
     return status
-
-
-def _rendered(report: Report, form: str, seconds: float) -> str:
-    if form == "json":
-        return render_json(report) + "\n"
-    if form == "junit":
-        return junit_xml(report)
-    if form == "gradescope":
-        return gradescope_json(report, execution_time=seconds) + "\n"
-    if form == "github":
-        return _github(report)
-    width, colour = _terminal()
-    return render_text(report, width, colour)
 
 
 def _terminal() -> tuple[int | None, bool]:
@@ -173,17 +157,6 @@ def _terminal() -> tuple[int | None, bool]:
         return None, False
     colour = not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
     return shutil.get_terminal_size().columns, colour
-
-
-def _github(report: Report) -> str:
-    """The text report (commands off while it is read) and the error annotations, for the step's log; the
-    Markdown table to $GITHUB_STEP_SUMMARY and the Classroom `result` to $GITHUB_OUTPUT, when set."""
-    for variable, text in (("GITHUB_STEP_SUMMARY", github.step_summary(report)),
-                           ("GITHUB_OUTPUT", github.output_line("result", github.classroom_output(report)))):
-        if os.environ.get(variable):
-            with open(os.environ[variable], "a", encoding="utf-8") as f:
-                f.write(text)
-    return github.inert_block(render_text(report)) + "".join(f"{line}\n" for line in github.annotations(report))
 
 
 def _only(rubric: Rubric, tasks: list[str] | None) -> Rubric:

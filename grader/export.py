@@ -11,15 +11,16 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from grader.batch import REPORTS, write_atomically
+from grader.config import Rubric
 from grader.errors import UsageError
 from grader.moodle import Worksheet
+from grader.records import UNREADABLE, read_stored, report_paths, write_atomically
 from grader.report import Report
-from grader.config import Rubric
 from grader.writers.feedback_zip import feedback_zip
 from grader.writers.grades import grades_csv
 from grader.writers.results import results_csv
 from grader.writers.summary import summary_page
+
 
 RUN = "run.json"
 """What the last batch said of itself (its time, its lanes): the summary shows it."""
@@ -50,10 +51,10 @@ def unlisted(out: Path, worksheet: Path) -> list[str]:
 def load_reports(out: Path) -> list[Report]:
     """Every student's report in `out/reports`, by student name; a file that is not one is named."""
     reports = []
-    for path in sorted((out / REPORTS).glob("*.json")):
+    for path in report_paths(out):
         try:
-            reports.append(Report.from_dict(json.loads(path.read_text(encoding="utf-8"))))
-        except (OSError, ValueError, KeyError, TypeError) as e:
+            reports.append(Report.from_dict(read_stored(path)))
+        except UNREADABLE as e:
             raise UsageError(f"{path}: not a report the grader wrote ({type(e).__name__}: {e})") from None
     return sorted(reports, key=lambda r: (r.student_name.casefold(), r.submission))
 

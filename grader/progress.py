@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import TextIO
 
-from grader.batch import Done
+from grader.records import Done
 
 BAR = 30
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Iterable, NoReturn
 
 import pytest
 
-from grader.report import PARTS, CheckResult, Report
+from grader.report import CLAUSES, CheckResult, Report
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -179,7 +179,7 @@ class CheckItem(pytest.Item):
 def failure_text(check: CheckResult) -> str:
     """A failed check as the text report says it, with what the grader added (the smallest failing
     example, the likely mistake, notes, printed output) on lines of their own, then the points."""
-    lines = [HIDDEN] if check.visibility == "hidden" else PARTS.split(check.message)
+    lines = [HIDDEN] if check.visibility == "hidden" else CLAUSES.split(check.message)
     lines.append(f"{check.status}: {_number(check.score)}/{_number(check.max_score)} points")
     if check.internal_error:
         lines.append(GRADER_FAULT)

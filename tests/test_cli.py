@@ -12,8 +12,8 @@ import pytest
 from conftest import FIXTURES, ROOT
 from grader import cli, grade
 from grader.errors import InternalError
-from grader.report import render_json
 from grader.rubric import Rubric
+from grader.writers.json import render_json
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from grader.errors import UsageError
 from grader.export import export, load_reports, rescored
-from grader.report import CheckResult, Report, render_json
+from grader.report import CheckResult, Report
 from grader.rubric import Rubric
+from grader.writers.json import render_json
 
 
 def stored(rubric: Rubric, statuses: dict[str, str], name: str = "Zoë") -> Report:
@@ -60,3 +63,12 @@ def test_students_graded_but_missing_from_the_worksheet_are_named(tmp_path: Path
     sheet.write_text("Identifier,Full name,Grade,Maximum Grade,Last modified (grade),Feedback comments\n"
                      "Participant 101,Zoë,,14,-,\n", encoding="utf-8")
     assert unlisted(tmp_path, sheet) == ["Bob (102)"]
+
+
+def test_rebuilding_the_exports_loads_neither_the_pipeline_nor_the_checks_nor_hypothesis_nor_torch() -> None:
+    heavy = ("grader.pipeline", "grader.context", "grader.tasks.rnn.checks", "grader.tasks.lstm.model", "hypothesis",
+             "torch")
+    code = ("import grader.export, grader.progress, sys; "
+            f"print(sorted(m for m in sys.modules if m.startswith({heavy!r})))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout == "[]\n", done.stdout

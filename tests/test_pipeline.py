@@ -15,7 +15,9 @@ from grader.tasks import LAB
 from grader.registry import REGISTRY
 from grader.context import Context
 from grader.errors import InternalError
-from grader.report import Report, render_json, render_text
+from grader.report import Report
+from grader.writers.json import render_json
+from grader.writers.text import render_text
 from grader.rubric import load_rubric
 from grader.sandbox import Sandbox
 from grader.sandbox.linux import LinuxSandbox

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from grader.batch import Done
+from grader.records import Done
 from grader.progress import Progress
 
 

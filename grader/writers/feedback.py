@@ -11,6 +11,7 @@ from html import escape
 from grader.mistakes import CATALOG, describe
 from grader.report import CheckResult, Report
 from grader.writers import clip
+from grader.writers.page import TITLE, page
 
 MAX_MESSAGE = 2000
 """Characters of a message shown; the rest is cut (a message can carry a student's printed text)."""
@@ -45,20 +46,7 @@ def feedback_page(report: Report) -> str:
     """The whole page for one student's report."""
     name = _name(report)
     body = [_heading(report, name), *_files(report), *_checks(report)]
-    return "\n".join([
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        f"<title>Lab 5 feedback: {escape(name)}</title>",
-        f"<style>{_STYLE}</style>",
-        "</head>",
-        "<body>",
-        *body,
-        "</body>",
-        "</html>",
-        "",
-    ])
+    return page(f"{TITLE} feedback: {escape(name)}", _STYLE, body)
 
 
 def _name(report: Report) -> str:
@@ -68,7 +56,7 @@ def _name(report: Report) -> str:
 def _heading(report: Report, name: str) -> str:
     counts = ", ".join(f"{n} {status}" for status, n in _status_counts(report) if n)
     return "\n".join([
-        "<h1>Lab 5 feedback</h1>",
+        f"<h1>{TITLE} feedback</h1>",
         f'<p class="student">{escape(name)}</p>',
         f'<p class="total">Total: <strong>{_points(report.score, report.max_score)}</strong></p>',
         f'<p class="muted">{counts}</p>',

@@ -26,13 +26,16 @@ Otherwise a student could print "\n::notice title=Autograding report::..." and f
 # writer `annotations` below. Python 3.11 evaluates these annotations as they are.
 import base64
 import json
+import os
 import re
 import uuid
 from pathlib import PurePosixPath
 from typing import Any
 
+from grader.tasks import LAB
 from grader.report import CheckResult, Report
 from grader.writers import clip
+from grader.writers.text import render_text
 
 ANNOTATIONS = 10
 """Error annotations GitHub shows for one step; it drops the rest silently."""
@@ -74,6 +77,17 @@ def annotations(report: Report, limit: int = ANNOTATIONS) -> list[str]:
     return lines
 
 
+def workflow_log(report: Report) -> str:
+    """The text report (commands off while it is read) and the error annotations, for the step's log; the
+    Markdown table to $GITHUB_STEP_SUMMARY and the Classroom `result` to $GITHUB_OUTPUT, when set."""
+    for variable, text in (("GITHUB_STEP_SUMMARY", step_summary(report)),
+                           ("GITHUB_OUTPUT", output_line("result", classroom_output(report)))):
+        if os.environ.get(variable):
+            with open(os.environ[variable], "a", encoding="utf-8") as f:
+                f.write(text)
+    return inert_block(render_text(report)) + "".join(f"{line}\n" for line in annotations(report))
+
+
 def step_summary(report: Report) -> str:
     """Markdown for $GITHUB_STEP_SUMMARY: a heading, a table of the checks, the total, the files graded and
     what loading noticed. The student's text is escaped so that it shows as written and stays in its cell."""
@@ -99,7 +113,7 @@ def classroom_output(report: Report) -> str:
 def inert_block(text: str) -> str:
     """`text` (the human report, student messages and all) with workflow commands off while it is read:
     between "::stop-commands::<token>" and "::<token>::" the runner runs no command, whatever a line says."""
-    token = f"lab5-{uuid.uuid4().hex}"
+    token = f"{LAB.slug}-{uuid.uuid4().hex}"
     return f"::stop-commands::{token}\n{text.rstrip()}\n::{token}::\n"
 
 

@@ -14,10 +14,11 @@ import math
 import re
 import xml.etree.ElementTree as ET
 
+from grader.tasks import LAB
 from grader.report import CheckResult, Report
 from grader.writers import clip, spelled_out
 
-SUITE = "lab5"
+SUITE = LAB.slug
 MAX_TEXT = 10_000
 """Characters of a testcase's text shown; the rest is cut (a message can carry a student's printed text)."""
 MAX_LEAD = 500
@@ -31,7 +32,7 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def junit_xml(report: Report) -> str:
-    """The report as one JUnit document: `<testsuites>` holding the `lab5` suite (UTF-8 when written)."""
+    """The report as one JUnit document: `<testsuites>` holding the lab's suite (SUITE) (UTF-8 when written)."""
     counts = _counts(report)
     root = ET.Element("testsuites", {"name": SUITE, **counts})
     suite = ET.SubElement(root, "testsuite", {"name": SUITE, **counts})

@@ -14,6 +14,7 @@ from typing import Any, Mapping, Sequence
 from grader.mistakes import CATALOG
 from grader.report import STATUSES, CheckResult, Report
 from grader.writers import clip
+from grader.writers.page import TITLE, page
 
 MAX_NAME, MAX_MESSAGE, MAX_TRACEBACK = 80, 300, 4000
 """Characters shown of a name, of a message, of a grader's traceback."""
@@ -58,25 +59,12 @@ def summary_page(reports: Sequence[Report], run: Mapping[str, Any]) -> str:
     columns = _check_ids(reports)
     sections = [_header(reports, run), _histogram(reports), _per_check(reports, columns), _mistakes(reports),
                 _needs_a_look(reports), _students(reports, columns)]
-    return "\n".join([
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        "<title>Lab 5: class summary</title>",
-        f"<style>{_STYLE}</style>",
-        "</head>",
-        "<body>",
-        *sections,
-        "</body>",
-        "</html>",
-        "",
-    ])
+    return page(f"{TITLE}: class summary", _STYLE, sections)
 
 
 def _header(reports: Sequence[Report], run: Mapping[str, Any]) -> str:
     return "\n".join([
-        "<h1>Lab 5: class summary</h1>",
+        f"<h1>{TITLE}: class summary</h1>",
         f'<p class="muted">Rubric <code>{_text(run.get("rubric", "?"), MAX_MESSAGE)}</code>, '
         f'finished {_text(run.get("finished", "?"), MAX_NAME)}.</p>',
         '<ul class="stats">',
