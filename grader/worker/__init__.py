@@ -78,7 +78,7 @@ def serve(spec: dict[str, Any], sock: socket.socket, confine: Callable[[dict[str
 def _reuse_freed_memory() -> None:
     """Have malloc (glibc's) keep freed memory for reuse instead of unmapping it.
 
-    A big temporary made on every call, like a debug `print("x" * 50_000_000)` in lossFun, then
+    A big temporary made on every call, like a debug `print("x" * 50_000_000)` in a student's function, then
     costs its writing (2 ms) rather than page faults on fresh memory each time (25 ms): thousands
     of calls would otherwise eat a check's time. What the worker maps is still bounded by RLIMIT_AS.
     """

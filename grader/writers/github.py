@@ -156,7 +156,7 @@ def _plain_path(name: str) -> bool:
 
 
 def _line(check: CheckResult, name: str) -> int | None:
-    """The line of the file `name` that the message points at ("task2.py line 41"); never a hidden check's,
+    """The line of the file `name` that the message points at ("my_rnn.py line 41"); never a hidden check's,
     nor a notebook's line within a cell."""
     if check.visibility == "hidden":
         return None
