@@ -1,4 +1,4 @@
-"""An autograder for Lab 5's recurrent networks: grade a submission, get a report.
+"""An autograder for a lab's recurrent networks (grader.tasks.LAB): grade a submission, get a report.
 
 The public names are loaded on first use, so that a worker, which imports only
 grader.worker, never loads the grading side (checks, reference) of the package.

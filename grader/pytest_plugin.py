@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING, Iterable, NoReturn
 import pytest
 
 from grader.report import CLAUSES, CheckResult, Report
+from grader.tasks import LAB
 
 if TYPE_CHECKING:
     from collections.abc import Generator
 
     from grader.config import Rubric
 
-COLLECTOR = "lab5"
+COLLECTOR = LAB.slug
 """The name of the node holding the checks: the items' node ids are `lab5::<check id>`."""
 HIDDEN = "a hidden check: what it found is not shown"
 """All a hidden check says: what pytest prints in CI is the student's to read."""
@@ -35,27 +36,27 @@ RUN = pytest.StashKey["LabRun"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("lab5", "Lab 5 autograder")
-    group.addoption("--lab5", metavar="PATH", default=None,
+    group = parser.getgroup(LAB.slug, f"{LAB.title} autograder")
+    group.addoption(f"--{LAB.slug}", metavar="PATH", default=None,
                     help="grade the submission at PATH (folder, .zip, .py or .ipynb): one test per check, "
                          "instead of the test paths")
-    group.addoption("--lab5-rubric", metavar="FILE", default=None,
-                    help="the rubric to grade --lab5 with (default: the grader's grader.yaml)")
+    group.addoption(f"--{LAB.slug}-rubric", metavar="FILE", default=None,
+                    help=f"the rubric to grade --{LAB.slug} with (default: the grader's grader.yaml)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """With --lab5: check the submission and the rubric now (a usage error names them), then take
     over the session's collection. Without it: nothing."""
-    path, rubric_file = config.getoption("lab5"), config.getoption("lab5_rubric")
+    path, rubric_file = config.getoption(LAB.slug), config.getoption(f"{LAB.slug}_rubric")
     if path is None:
         if rubric_file is not None:
-            raise pytest.UsageError("--lab5-rubric needs --lab5 PATH, the submission to grade")
+            raise pytest.UsageError(f"--{LAB.slug}-rubric needs --{LAB.slug} PATH, the submission to grade")
         return
     if not Path(path).exists():
-        raise pytest.UsageError(f"--lab5: {path}: no such file or folder")
+        raise pytest.UsageError(f"--{LAB.slug}: {path}: no such file or folder")
     run = LabRun(Path(path), _rubric(rubric_file))
     config.stash[RUN] = run
-    config.pluginmanager.register(run, "lab5-run")
+    config.pluginmanager.register(run, f"{LAB.slug}-run")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -72,7 +73,7 @@ def _rubric(file: str | None) -> Rubric:
     try:
         return load_rubric(file)
     except RubricError as e:
-        raise pytest.UsageError(f"--lab5-rubric: {e}" if file is not None else f"lab5: {e}") from e
+        raise pytest.UsageError(f"--{LAB.slug}-rubric: {e}" if file is not None else f"{LAB.slug}: {e}") from e
 
 
 class LabRun:
@@ -109,9 +110,9 @@ class LabRun:
     def summary(self) -> str:
         """The score line: "lab5: 9/14 points", saying so when only some checks were selected."""
         if self.report is None:
-            return "lab5: not graded (no check was run)"
+            return f"{LAB.slug}: not graded (no check was run)"
         graded, total = len(self.report.checks), len(self.rubric.checks)
-        line = f"lab5: {_number(self.report.score)}/{_number(self.report.max_score)} points"
+        line = f"{LAB.slug}: {_number(self.report.score)}/{_number(self.report.max_score)} points"
         if graded < total:
             line += f" ({graded} of {total} checks selected)"
         if self.report.internal_error:
@@ -170,7 +171,7 @@ class CheckItem(pytest.Item):
         """The check's own words: no traceback of this plugin."""
         if isinstance(excinfo.value, CheckFailed):
             return str(excinfo.value)
-        return f"internal error in the lab5 plugin: {excinfo.exconly()}\n{GRADER_FAULT}"
+        return f"internal error in the {LAB.slug} plugin: {excinfo.exconly()}\n{GRADER_FAULT}"
 
     def reportinfo(self) -> tuple[os.PathLike[str] | str, int | None, str]:
         return self.config.stash[RUN].path, None, self.name
