@@ -58,6 +58,10 @@ class Context:
     def param(self, name: str) -> Any:
         return self.config.params[name]
 
+    def tolerances(self) -> tuple[float, float]:
+        """The check's rtol and atol."""
+        return self.param("rtol"), self.param("atol")
+
     @property
     def task(self) -> Task:
         return self.rubric.lab.task(self.config.task)

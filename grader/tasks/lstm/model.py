@@ -55,8 +55,7 @@ def _count_problem(shapes: dict[str, tuple[int, ...]], total: int, n: int, h: in
        calls=("__init__", "forward"))
 def forward(ctx: Context) -> str:
     """forward returns an LSTM's scores and last (h, c), computed with the student's own weights."""
-    worker = ctx.worker(skip=OWN_MODEL)
-    rtol, atol = ctx.param("rtol"), ctx.param("atol")
+    worker, (rtol, atol) = ctx.worker(skip=OWN_MODEL), ctx.tolerances()
     last: list[tuple[int, str]] = []  # the reading and order that matched the last input: tried first
 
     def probe(case: LstmCase) -> None:
@@ -105,8 +104,7 @@ def _same_as_an_lstm(built: Structure, case: LstmCase, got: dict[str, Any], rtol
        calls=("__init__", "forward"))
 def gradcheck(ctx: Context) -> str:
     """Autograd's gradients in the model as built equal the reference LSTM's for every parameter."""
-    worker = ctx.worker(skip=OWN_MODEL)
-    rtol, atol = ctx.param("rtol"), ctx.param("atol")
+    worker, (rtol, atol) = ctx.worker(skip=OWN_MODEL), ctx.tolerances()
     last: list[tuple[int, str]] = []  # the reading and order that matched the last input: tried first
 
     def probe(case: LstmCase) -> None:
