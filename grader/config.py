@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from grader.tasks import LAB
-from grader.tasks.spec import Lab
+if TYPE_CHECKING:
+    from grader.tasks.spec import Lab
 
 DIAGNOSIS = {"rtol": 1e-4, "atol": 1e-5, "timeout": 10.0}
 """How known mistakes are recognised (grader.mistakes), by default: one setting for every diagnoser."""
@@ -49,13 +49,13 @@ class Rubric:
     load_timeout: float
     """Seconds a task file's definitions may take to run (a hang there costs every check)."""
     checks: tuple[CheckConfig, ...]
+    lab: Lab
+    """The lab whose tasks these checks mark (grader.tasks.LAB, or a test's)."""
     indentation: str = "strict"
     """How lines Python refuses for mixing tabs and spaces are read (grader.source.INDENTATIONS)."""
     diagnosis: Mapping[str, float] = field(
         default_factory=lambda: MappingProxyType(dict(DIAGNOSIS)))
     """rtol, atol and timeout of the diagnosers that name a failed check's mistake."""
-    lab: Lab = LAB
-    """The lab whose tasks these checks mark."""
 
     def config(self, check_id: str) -> CheckConfig:
         for c in self.checks:

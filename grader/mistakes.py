@@ -44,6 +44,6 @@ def parts_reached(spec: CheckSpec, task: Task) -> tuple[str, ...]:
     return tuple(p for p in task.parts if EVERYTHING in spec.calls or p in spec.calls)
 
 
-def describe(mistake_id: str) -> str:
+def most_likely(mistake_id: str) -> str:
     """The sentence a report adds to a failed check's message."""
     return f"most likely: {CATALOG[mistake_id].words} [{mistake_id}]"

@@ -12,7 +12,7 @@ from typing import Any, Collection, Mapping
 from grader.config import CheckConfig, Rubric
 from grader.context import Context, Written, kind
 from grader.errors import InternalError, SubmissionFault, UsageError, WorkerTimeout
-from grader.mistakes import DIAGNOSERS, describe, parts_reached
+from grader.mistakes import DIAGNOSERS, most_likely, parts_reached
 from grader.registry import EVERYTHING, REGISTRY
 from grader.report import CheckResult, Report, Status
 from grader.rubric import load_rubric
@@ -158,7 +158,7 @@ def _run(config: CheckConfig, program: Program, grading: Grading, sandbox: Sandb
         ctx.close()  # before a diagnoser starts its own worker
         diagnosis = None if isinstance(fault, WorkerTimeout) else _diagnosis(config, program, grading, sandbox)
         if diagnosis is not None:
-            message = f"{message}; {describe(diagnosis)}"
+            message = f"{message}; {most_likely(diagnosis)}"
         message, details = _with_printed(message, fault.details, printed)
         return _result(config, fault.status, message, details, diagnosis=diagnosis)  # type: ignore[arg-type]
     except BaseException:
@@ -179,7 +179,7 @@ def _read(config: CheckConfig, task: Task, submission: Submission) -> CheckResul
     except SubmissionFault as fault:
         message, status = str(fault), fault.status
     if written.diagnosis is not None:
-        message = f"{message}; {describe(written.diagnosis)}"
+        message = f"{message}; {most_likely(written.diagnosis)}"
     return _result(config, status, message, written.details, diagnosis=written.diagnosis)  # type: ignore[arg-type]
 
 

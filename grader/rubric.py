@@ -78,7 +78,7 @@ def parse_rubric(raw: object, path: Path, registry: Mapping[str, CheckSpec], lab
     if not checks:
         raise RubricError(f"{path}: checks: the rubric names no checks")
     configs = tuple(_check(str(k), v, registry, path) for k, v in checks.items())
-    return Rubric(path, text, int(seed), float(load_timeout), configs, indentation, tolerances, lab)
+    return Rubric(path, text, int(seed), float(load_timeout), configs, lab, indentation, tolerances)
 
 
 def _check(check_id: str, raw: object, registry: Mapping[str, CheckSpec], path: Path) -> CheckConfig:

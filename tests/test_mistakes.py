@@ -9,7 +9,7 @@ import pytest
 from conftest import ROOT
 from grader.rubric import checks_of
 from grader.tasks import LAB
-from grader.mistakes import CATALOG, DIAGNOSERS, describe, diagnoser, parts_reached
+from grader.mistakes import CATALOG, DIAGNOSERS, most_likely, diagnoser, parts_reached
 
 TASK_OF_PREFIX = {"rnn": "task2", "lstm": "task3", "answers": "answers"}
 
@@ -65,7 +65,8 @@ def test_a_part_has_one_diagnoser_and_an_unknown_part_none() -> None:
 
 
 def test_the_sentence_a_report_adds_names_the_mistake_in_words_and_by_id() -> None:
-    assert describe("rnn.sigmoid") == "most likely: a sigmoid instead of np.tanh in the hidden-state line [rnn.sigmoid]"
+    assert most_likely("rnn.sigmoid") == ("most likely: a sigmoid instead of np.tanh in the hidden-state line "
+                                          "[rnn.sigmoid]")
 
 
 def test_the_readme_lists_every_mistake_with_its_words() -> None:

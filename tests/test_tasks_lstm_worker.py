@@ -199,7 +199,7 @@ def test_gradients_are_of_the_weighted_sum_asked_for(tmp_path: Path) -> None:
 
 
 def start(module: Module, seed: int = 0) -> dict[str, np.ndarray]:
-    shapes = {k: v.shape for k, v in lstm.describe(module, {})["parameters"].items()}
+    shapes = {k: v.shape for k, v in lstm.script_structure(module, {})["parameters"].items()}
     rng = np.random.default_rng(seed)
     return {k: rng.normal(size=s) * 0.3 for k, s in shapes.items()}
 

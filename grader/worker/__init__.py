@@ -21,7 +21,7 @@ import numpy as np
 from grader import protocol
 from grader.sandbox.folders import is_hidden
 from grader.worker import loader
-from grader.worker.loader import BadAnswer, NotRunnable, Module, describe
+from grader.worker.loader import BadAnswer, NotRunnable, Module, one_line
 from grader.worker.output import capture
 
 M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
@@ -152,7 +152,7 @@ def _answer(module: Module, request: dict[str, Any]) -> dict[str, Any]:
     except NotRunnable as e:
         return {"ok": False, "kind": "not_runnable", "message": str(e)}
     except BaseException as e:  # noqa: BLE001  (student code may raise anything, even SystemExit)
-        return {"ok": False, "kind": "exception", "message": describe(e, module)}
+        return {"ok": False, "kind": "exception", "message": one_line(e, module)}
 
 
 def _seed(seed: int) -> None:

@@ -152,11 +152,11 @@ def _run(module: Module, statement: ast.stmt) -> str | None:
     try:
         exec(code, module.namespace)
     except BaseException as e:  # noqa: BLE001  (a failing statement must not stop the load)
-        return describe(e, module)
+        return one_line(e, module)
     return None
 
 
-def describe(error: BaseException, module: Module) -> str:
+def one_line(error: BaseException, module: Module) -> str:
     """An exception from student code as one line: what, and where in the student's file."""
     if isinstance(error, NotRunnable):
         return str(error)

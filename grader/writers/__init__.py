@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from grader.mistakes import CATALOG, describe
+from grader.mistakes import CATALOG, most_likely
 from grader.report import CheckResult
 
 
@@ -19,7 +19,7 @@ def spelled_out(check: CheckResult) -> list[str]:
     if example:
         message = message.replace(f"; smallest failing example: {example}", "", 1)
     if check.diagnosis is not None and check.diagnosis in CATALOG:
-        message = message.replace(f"; {describe(check.diagnosis)}", "", 1)
+        message = message.replace(f"; {most_likely(check.diagnosis)}", "", 1)
     lines = [message]
     if example:
         lines.append(f"Smallest failing example: {example}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from html import escape
 
-from grader.mistakes import CATALOG, describe
+from grader.mistakes import CATALOG, most_likely
 from grader.report import CheckResult, Report
 from grader.writers import clip
 from grader.writers.page import TITLE, page
@@ -120,7 +120,7 @@ def _shown_apart(check: CheckResult) -> list[str]:
     if check.details.get("example"):
         parts.append(f"; smallest failing example: {check.details['example']}")
     if check.diagnosis in CATALOG:
-        parts.append(f"; {describe(check.diagnosis)}")
+        parts.append(f"; {most_likely(check.diagnosis)}")
     if _printed(check):
         parts.append(f"; your code printed: {str(check.details['output'][0]).strip()}")
     return parts

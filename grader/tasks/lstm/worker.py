@@ -67,7 +67,7 @@ def criterion(module: Module, request: dict[str, Any]) -> dict[str, Any]:
     return {"value": scalar(_plain(loss(scores, targets)), "criterion(scores, targets)")}
 
 
-def describe(module: Module, request: dict[str, Any]) -> dict[str, Any]:
+def script_structure(module: Module, request: dict[str, Any]) -> dict[str, Any]:
     """The script's own model charLSTM: its modules and parameters."""
     return _structure(_script_model(module))
 
@@ -258,5 +258,5 @@ def warm_up(server: bool = True) -> None:
 
 
 OPERATIONS = {"lstm.build": build, "lstm.forward": forward, "lstm.gradients": gradients,
-              "lstm.criterion": criterion, "lstm.describe": describe, "lstm.train": train,
+              "lstm.criterion": criterion, "lstm.describe": script_structure, "lstm.train": train,
               "lstm.trained": trained}
