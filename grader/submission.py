@@ -14,12 +14,10 @@ from typing import BinaryIO, Iterator
 
 from grader.errors import UsageError
 from grader.tasks import LAB
-from grader.tasks.spec import CODE_SUFFIXES, Lab, Task
+from grader.tasks.spec import Lab, Task
 
-SOURCE_SUFFIXES = CODE_SUFFIXES
-DATA_SUFFIXES = (".yaml", ".yml")
-READ_SUFFIXES = (*SOURCE_SUFFIXES, *DATA_SUFFIXES)
-"""The files whose text is read: task sources, and the data (written answers)."""
+READ_SUFFIXES = tuple(dict.fromkeys(suffix for task in LAB.tasks for suffix in task.suffixes))
+"""The files whose text is read: those the lab's tasks are found in (sources, and data such as answers)."""
 LINKABLE_SUFFIXES = (*READ_SUFFIXES, ".zip")
 GRADABLE_SUFFIXES = LINKABLE_SUFFIXES
 """What a submission is made of for the grader (a batch copies out only these; anything else a student
