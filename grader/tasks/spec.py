@@ -90,10 +90,6 @@ class Lab:
     def ids(self) -> tuple[str, ...]:
         return tuple(task.id for task in self.tasks)
 
-    def named(self, name: str) -> Task:
-        """The task users call `name`."""
-        return next(task for task in self.tasks if task.name == name)
-
 
 def call(where: str) -> Callable[..., Any]:
     """The function named "package.module:function"."""
